@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ApiError } from '../domain/errors.js';
+import type { Core } from '../service/core.js';
+import { KeyResolver } from '../service/keys.js';
+import { requireAdminKey } from './auth.js';
+import { handleError } from './errors.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { projectRoutes } from './routes/projects.js';
+import { errorResponse } from './wire.js';
+
+export interface AppDeps {
+  readonly core: Core;
+  /** pino logger options, or false for none (tests) */
+  readonly logger?: boolean | object | FastifyBaseLogger;
+}
+
+/** Certificates carry at most 16 KiB of PEM; JSON escaping and a name fit well within this. */
+export const BODY_LIMIT = 64 * 1024;
+
+export function newRequestId(): string {
+  return `req_${randomBytes(12).toString('hex')}`;
+}
+
+// Bodies are validated as sent (no type coercion, unknown fields refused);
+// query strings are text, so their numbers and booleans are coerced.
+const bodyAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false });
+const queryAjv = new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false });
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    genReqId: newRequestId,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const err = new ApiError('unknown_url', `Invalid URL (${req.method} ${path}).`);
+    void reply.status(err.status).send(err.toBody());
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  app.addSchema({ $id: 'error', ...errorResponse });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  const keys = new KeyResolver(deps.core.store, deps.core.snapshots);
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', requireAdminKey(keys));
+    certificateRoutes(v1, deps.core);
+    projectRoutes(v1, deps.core);
+  });
+  return app;
+}

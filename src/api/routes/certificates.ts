@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import { ORGANIZATION_SCOPE } from '../../domain/model.js';
+import {
+  deleteCertificate,
+  getCertificate,
+  listCertificates,
+  renameCertificate,
+  setActive,
+  uploadCertificate,
+  type UploadInput,
+} from '../../service/certificates.js';
+import type { Core } from '../../service/core.js';
+import {
+  certificateObject,
+  certificateSchema,
+  listSchema,
+  pageQuery,
+  pageRequest,
+  scopedCertificateObject,
+  togglesSchema,
+  type PageQuery,
+} from '../wire.js';
+
+const idParams = { type: 'object', properties: { certificate_id: { type: 'string' } } } as const;
+const projectParams = { type: 'object', properties: { project_id: { type: 'string' } } } as const;
+
+const uploadBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    certificate: { type: 'string' },
+    content: { type: 'string' },
+    name: { type: ['string', 'null'] },
+  },
+} as const;
+
+const renameBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { name: { type: ['string', 'null'] } },
+} as const;
+
+const toggleBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['certificate_ids'],
+  properties: { certificate_ids: { type: 'array', items: { type: 'string' } } },
+} as const;
+
+const retrieveQuery = {
+  type: 'object',
+  properties: {
+    include: { type: 'array', items: { type: 'string', enum: ['content'] } },
+    'include[]': { type: 'array', items: { type: 'string', enum: ['content'] } },
+  },
+} as const;
+
+const orgItem = scopedCertificateObject('organization.certificate');
+const projectItem = scopedCertificateObject('organization.project.certificate');
+
+export function certificateRoutes(app: FastifyInstance, core: Core): void {
+  app.post<{ Body: UploadInput }>(
+    '/v1/organization/certificates',
+    { schema: { body: uploadBody, response: { 200: certificateSchema } } },
+    async (req) => certificateObject(await uploadCertificate(core, req.admin.organizationId, req.body)),
+  );
+
+  app.get<{ Querystring: PageQuery }>(
+    '/v1/organization/certificates',
+    { schema: { querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
+    async (req) => {
+      const page = await listCertificates(core, req.admin.organizationId, ORGANIZATION_SCOPE, pageRequest(req.query));
+      return { object: 'list', ...page, data: page.data.map(orgItem) };
+    },
+  );
+
+  app.get<{ Params: { certificate_id: string }; Querystring: { include?: string[]; 'include[]'?: string[] } }>(
+    '/v1/organization/certificates/:certificate_id',
+    { schema: { params: idParams, querystring: retrieveQuery, response: { 200: certificateSchema } } },
+    async (req) => {
+      const include = [...(req.query.include ?? []), ...(req.query['include[]'] ?? [])];
+      const found = await getCertificate(core, req.admin.organizationId, req.params.certificate_id);
+      return certificateObject(found, include.includes('content'));
+    },
+  );
+
+  app.post<{ Params: { certificate_id: string }; Body: { name?: string | null } | undefined }>(
+    '/v1/organization/certificates/:certificate_id',
+    { schema: { params: idParams, body: renameBody, response: { 200: certificateSchema } } },
+    async (req) =>
+      certificateObject(await renameCertificate(core, req.admin.organizationId, req.params.certificate_id, req.body?.name)),
+  );
+
+  app.delete<{ Params: { certificate_id: string } }>(
+    '/v1/organization/certificates/:certificate_id',
+    { schema: { params: idParams } },
+    async (req) => {
+      await deleteCertificate(core, req.admin.organizationId, req.params.certificate_id);
+      return { id: req.params.certificate_id, object: 'certificate.deleted' };
+    },
+  );
+
+  for (const [verb, active] of [['activate', true], ['deactivate', false]] as const) {
+    const noun = active ? 'activation' : 'deactivation';
+    app.post<{ Body: { certificate_ids: string[] } }>(
+      `/v1/organization/certificates/${verb}`,
+      { schema: { body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
+      async (req) => {
+        const items = await setActive(core, req.admin.organizationId, ORGANIZATION_SCOPE, req.body.certificate_ids, active);
+        return { object: `organization.certificate.${noun}`, data: items.map(orgItem) };
+      },
+    );
+    app.post<{ Params: { project_id: string }; Body: { certificate_ids: string[] } }>(
+      `/v1/organization/projects/:project_id/certificates/${verb}`,
+      { schema: { params: projectParams, body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
+      async (req) => {
+        const items = await setActive(core, req.admin.organizationId, req.params.project_id, req.body.certificate_ids, active);
+        return { object: `organization.project.certificate.${noun}`, data: items.map(projectItem) };
+      },
+    );
+  }
+
+  app.get<{ Params: { project_id: string }; Querystring: PageQuery }>(
+    '/v1/organization/projects/:project_id/certificates',
+    { schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
+    async (req) => {
+      const page = await listCertificates(core, req.admin.organizationId, req.params.project_id, pageRequest(req.query));
+      return { object: 'list', ...page, data: page.data.map(projectItem) };
+    },
+  );
+}
+

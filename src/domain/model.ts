@@ -1,0 +1,55 @@
+// The records certgate keeps, as the rest of the code sees them (plain, immutable).
+
+export const ORGANIZATION_SCOPE = 'organization';
+
+export interface CertificateRecord {
+  readonly id: string;
+  readonly name: string | null;
+  readonly fingerprint: string;
+  readonly content: string;
+  readonly validAt: number;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export interface ProjectRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly externalKeyId: string | null;
+  readonly createdAt: number;
+  readonly archivedAt: number | null;
+}
+
+export interface ActivationRecord {
+  readonly certificateId: string;
+  /** ORGANIZATION_SCOPE or a project id */
+  readonly scope: string;
+}
+
+export interface ServiceAccountRecord {
+  readonly id: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly role: string;
+  readonly createdAt: number;
+}
+
+/** Everything about one organization that reads need; loaded in one go. */
+export interface OrganizationState {
+  readonly organizationId: string;
+  readonly revision: number;
+  readonly certificates: readonly CertificateRecord[];
+  readonly projects: readonly ProjectRecord[];
+  readonly activations: readonly ActivationRecord[];
+  readonly serviceAccounts: readonly ServiceAccountRecord[];
+}
+
+export interface KeyOwner {
+  readonly organizationId: string;
+  readonly keyId: string;
+}
+
+export interface ProjectKeyOwner extends KeyOwner {
+  readonly projectId: string;
+  readonly serviceAccountId: string;
+}

@@ -1,0 +1,123 @@
+import {
+  checkActivatable,
+  checkCertificateLimit,
+  checkDeletable,
+  checkName,
+  checkNotDuplicate,
+  certificateNotFound,
+  requireAll,
+  toggleIds,
+} from '../domain/certificates.js';
+import { ApiError } from '../domain/errors.js';
+import { idSeconds, newId } from '../domain/ids.js';
+import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
+import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
+import { requireUsableProject } from '../domain/projects.js';
+import { readTrustAnchor } from '../domain/x509.js';
+import type { Core } from './core.js';
+
+export interface UploadInput {
+  certificate?: string | undefined;
+  content?: string | undefined;
+  name?: string | null | undefined;
+}
+
+export interface ScopedCertificate {
+  readonly certificate: CertificateRecord;
+  readonly active: boolean;
+}
+
+/** OpenAI's SDK sends `certificate`; its current docs page says `content`. Either works; both must agree. */
+function uploadPayload(input: UploadInput): { payload: string; param: string } {
+  const { certificate, content } = input;
+  if (certificate !== undefined && content !== undefined && certificate !== content) {
+    throw new ApiError('conflicting_parameters', 'Send the certificate in either `certificate` or `content`, not two different values.', 'certificate');
+  }
+  if (certificate !== undefined) return { payload: certificate, param: 'certificate' };
+  if (content !== undefined) return { payload: content, param: 'content' };
+  throw new ApiError('missing_required_parameter', "Missing required parameter: 'certificate'.", 'certificate');
+}
+
+export async function uploadCertificate(core: Core, organizationId: string, input: UploadInput): Promise<CertificateRecord> {
+  const { payload, param } = uploadPayload(input);
+  const facts = readTrustAnchor(payload, core.clock(), param);
+  const name = input.name == null ? null : checkName(input.name);
+  const id = newId('cert');
+  const record: CertificateRecord = {
+    id,
+    name,
+    fingerprint: facts.fingerprint,
+    content: facts.pem,
+    validAt: Math.floor(facts.notBefore.getTime() / 1000),
+    expiresAt: Math.floor(facts.notAfter.getTime() / 1000),
+    createdAt: idSeconds(id),
+  };
+  await core.write(organizationId, async (tx) => {
+    checkNotDuplicate(await tx.certificateByFingerprint(record.fingerprint));
+    checkCertificateLimit(await tx.certificateCount());
+    await tx.insertCertificate(record);
+  });
+  return record;
+}
+
+export async function getCertificate(core: Core, organizationId: string, id: string): Promise<CertificateRecord> {
+  const snapshot = await core.snapshots.get(organizationId);
+  const found = snapshot.certificate(id);
+  if (!found) throw certificateNotFound(id);
+  return found;
+}
+
+export async function renameCertificate(core: Core, organizationId: string, id: string, name: string | null | undefined): Promise<CertificateRecord> {
+  return core.write(organizationId, async (tx) => {
+    const found = await tx.certificate(id);
+    if (!found) throw certificateNotFound(id);
+    if (name === undefined) return found;
+    const checked = name === null ? null : checkName(name);
+    await tx.renameCertificate(id, checked);
+    return { ...found, name: checked };
+  });
+}
+
+export async function deleteCertificate(core: Core, organizationId: string, id: string): Promise<void> {
+  await core.write(organizationId, async (tx) => {
+    if (!(await tx.certificate(id))) throw certificateNotFound(id);
+    checkDeletable(id, await tx.activations([id]));
+    await tx.deleteCertificate(id);
+  });
+}
+
+/** scope: ORGANIZATION_SCOPE or a project id */
+export async function listCertificates(core: Core, organizationId: string, scope: string, page: PageRequest): Promise<Page<ScopedCertificate>> {
+  const snapshot = await core.snapshots.get(organizationId);
+  if (scope !== ORGANIZATION_SCOPE) requireUsableProject(scope, snapshot.project(scope));
+  const active = snapshot.activeIn(scope);
+  return paginate(snapshot.certificates, page, (certificate) => ({ certificate, active: active.has(certificate.id) }));
+}
+
+/** Activates or deactivates 1–10 certificates in a scope, all or nothing, idempotently. */
+export async function setActive(
+  core: Core,
+  organizationId: string,
+  scope: string,
+  requestedIds: readonly string[],
+  active: boolean,
+): Promise<ScopedCertificate[]> {
+  const ids = toggleIds(requestedIds);
+  const now = core.nowSeconds();
+  return core.write(organizationId, async (tx) => {
+    if (scope !== ORGANIZATION_SCOPE) requireUsableProject(scope, await tx.project(scope));
+    const found = new Map<string, CertificateRecord>();
+    for (const id of ids) {
+      const record = await tx.certificate(id);
+      if (record) found.set(id, record);
+    }
+    const certificates = requireAll(ids, (id) => found.get(id));
+    if (active) {
+      for (const certificate of certificates) checkActivatable(certificate, now);
+      await tx.activate(scope, ids, now);
+    } else {
+      await tx.deactivate(scope, ids);
+    }
+    return certificates.map((certificate) => ({ certificate, active }));
+  });
+}

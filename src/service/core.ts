@@ -1,0 +1,76 @@
+import { OrganizationSnapshot } from '../domain/snapshot.js';
+import type { Store, WriteTransaction } from '../store/store.js';
+
+/** Per-process cache of organization snapshots, dropped on every local write and external change. */
+export class Snapshots {
+  private readonly cache = new Map<string, Promise<OrganizationSnapshot>>();
+  private readonly listeners = new Set<() => void>();
+  private readonly stopWatching: () => void;
+
+  constructor(private readonly store: Store) {
+    this.stopWatching = store.onExternalChange(() => this.invalidateAll());
+  }
+
+  get(organizationId: string): Promise<OrganizationSnapshot> {
+    let pending = this.cache.get(organizationId);
+    if (!pending) {
+      const loading = this.store.loadOrganization(organizationId).then((state) => new OrganizationSnapshot(state));
+      pending = loading;
+      this.cache.set(organizationId, loading);
+      loading.catch(() => {
+        if (this.cache.get(organizationId) === loading) this.cache.delete(organizationId);
+      });
+    }
+    return pending;
+  }
+
+  invalidate(organizationId: string): void {
+    this.cache.delete(organizationId);
+    for (const listener of this.listeners) listener();
+  }
+
+  invalidateAll(): void {
+    this.cache.clear();
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Told whenever a snapshot may have gone stale. */
+  onInvalidate(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.stopWatching();
+    this.listeners.clear();
+  }
+}
+
+/** What every operation needs: the store, the snapshots over it, and the clock. */
+export class Core {
+  readonly snapshots: Snapshots;
+
+  constructor(
+    readonly store: Store,
+    readonly clock: () => Date = () => new Date(),
+  ) {
+    this.snapshots = new Snapshots(store);
+  }
+
+  nowSeconds(): number {
+    return Math.floor(this.clock().getTime() / 1000);
+  }
+
+  /** A write transaction for one organization; its snapshot is dropped once the transaction ends. */
+  async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.store.write(organizationId, work);
+    } finally {
+      this.snapshots.invalidate(organizationId);
+    }
+  }
+
+  close(): void {
+    this.snapshots.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { SqlStore } from './sql-store.js';
+
+const CHANNEL = 'certgate_changes';
+/** Safety net behind LISTEN/NOTIFY: everything is reloaded this often anyway. */
+const FULL_REFRESH_MS = 30_000;
+const RECONNECT_MS = 500;
+
+// int8 columns hold Unix seconds: well within a JavaScript number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export function openPostgresStore(url: string, options: { poolSize?: number; statementTimeoutMs?: number } = {}): SqlStore {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', () => undefined); // an idle client's error; the pool replaces it
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const stoppers = new Set<() => void>();
+
+  return new SqlStore({
+    name: 'postgres',
+    db,
+    beginWrite: 'begin',
+    async lockMigrations(conn) {
+      await sql`select pg_advisory_xact_lock(hashtext('certgate_migrations'))`.execute(conn);
+    },
+    async beforeCommit(conn, organizationId) {
+      // Delivered to every listener when, and only if, the transaction commits.
+      await sql`select pg_notify(${CHANNEL}, ${organizationId})`.execute(conn);
+    },
+    watch(listener) {
+      const stop = listen(url, listener);
+      stoppers.add(stop);
+      return () => {
+        stoppers.delete(stop);
+        stop();
+      };
+    },
+    async close() {
+      for (const stop of stoppers) stop();
+      await db.destroy();
+    },
+  });
+}
+
+/** A dedicated LISTEN connection that reconnects by itself; every (re)connect counts as a change. */
+function listen(url: string, onChange: () => void): () => void {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const refresh = setInterval(onChange, FULL_REFRESH_MS);
+  refresh.unref();
+
+  const connect = () => {
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: url });
+    client = c;
+    const fail = () => {
+      if (client !== c) return;
+      client = undefined;
+      c.removeAllListeners('notification');
+      c.end().catch(() => undefined);
+      if (!stopped) {
+        retry = setTimeout(connect, RECONNECT_MS);
+        retry.unref();
+      }
+    };
+    c.on('error', fail);
+    c.on('end', fail);
+    c.on('notification', () => onChange());
+    c.connect()
+      .then(() => c.query(`LISTEN ${CHANNEL}`))
+      .then(() => onChange(), fail);
+  };
+  connect();
+
+  return () => {
+    stopped = true;
+    clearInterval(refresh);
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = undefined;
+    c?.end().catch(() => undefined);
+  };
+}

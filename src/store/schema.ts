@@ -1,0 +1,83 @@
+import type { Generated } from 'kysely';
+
+// Table shapes shared by every engine. Times are Unix seconds.
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  /** bumped by every write transaction: the lock that serializes writes, and the snapshot's version */
+  revision: Generated<number>;
+  created_at: number;
+}
+
+export interface AdminApiKeysTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  key_hash: string;
+  redacted_value: string;
+  created_at: number;
+}
+
+export interface ProjectsTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  external_key_id: string | null;
+  created_at: number;
+  archived_at: number | null;
+}
+
+export interface CertificatesTable {
+  id: string;
+  organization_id: string;
+  name: string | null;
+  fingerprint: string;
+  content: string;
+  valid_at: number;
+  expires_at: number;
+  created_at: number;
+}
+
+/** scope is 'organization' or a project id */
+export interface ActivationsTable {
+  organization_id: string;
+  certificate_id: string;
+  scope: string;
+  created_at: number;
+}
+
+export interface ServiceAccountsTable {
+  id: string;
+  organization_id: string;
+  project_id: string;
+  name: string;
+  role: string;
+  created_at: number;
+}
+
+export interface ProjectApiKeysTable {
+  id: string;
+  organization_id: string;
+  project_id: string;
+  service_account_id: string;
+  key_hash: string;
+  redacted_value: string;
+  created_at: number;
+}
+
+export interface SchemaMigrationsTable {
+  name: string;
+  applied_at: number;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  admin_api_keys: AdminApiKeysTable;
+  projects: ProjectsTable;
+  certificates: CertificatesTable;
+  activations: ActivationsTable;
+  service_accounts: ServiceAccountsTable;
+  project_api_keys: ProjectApiKeysTable;
+  certgate_migrations: SchemaMigrationsTable;
+}

@@ -1,0 +1,382 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { CertificateRecord, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+import type { Store, WriteTransaction } from './store.js';
+
+/** What differs between engines; everything else is shared SQL in SqlStore. */
+export interface Engine {
+  readonly name: Store['engine'];
+  readonly db: Kysely<Database>;
+  /** Opens a transaction that will write: it must wait for, not fail on, a concurrent writer. */
+  readonly beginWrite: string;
+  /** Runs first inside the migration transaction, so that concurrent starts apply migrations once. */
+  lockMigrations(conn: Kysely<Database>): Promise<void>;
+  /** Runs last inside every write transaction (PostgreSQL announces the change to other processes). */
+  beforeCommit(conn: Kysely<Database>, organizationId: string): Promise<void>;
+  watch(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+type Conn = Kysely<Database> | Transaction<Database>;
+
+export class SqlStore implements Store {
+  readonly engine: Store['engine'];
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly impl: Engine) {
+    this.engine = impl.name;
+    this.db = impl.db;
+  }
+
+  async migrate(): Promise<void> {
+    await this.inTransaction(this.impl.beginWrite, async (conn) => {
+      await this.impl.lockMigrations(conn);
+      await conn.schema
+        .createTable('certgate_migrations')
+        .ifNotExists()
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('applied_at', 'bigint', (c) => c.notNull())
+        .execute();
+      const applied = new Set((await conn.selectFrom('certgate_migrations').select('name').execute()).map((r) => r.name));
+      for (const migration of migrations) {
+        if (applied.has(migration.name)) continue;
+        await migration.up(conn);
+        await conn
+          .insertInto('certgate_migrations')
+          .values({ name: migration.name, applied_at: Math.floor(Date.now() / 1000) })
+          .execute();
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.impl.close();
+  }
+
+  onExternalChange(listener: () => void): () => void {
+    return this.impl.watch(listener);
+  }
+
+  async ensureOrganization(id: string, name: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('organizations')
+      .values({ id, name, created_at: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  async adminKeyOwner(keyHash: string) {
+    const row = await this.db
+      .selectFrom('admin_api_keys')
+      .select(['id', 'organization_id'])
+      .where('key_hash', '=', keyHash)
+      .executeTakeFirst();
+    return row && { keyId: row.id, organizationId: row.organization_id };
+  }
+
+  async projectKeyOwner(keyHash: string) {
+    const row = await this.db
+      .selectFrom('project_api_keys')
+      .select(['id', 'organization_id', 'project_id', 'service_account_id'])
+      .where('key_hash', '=', keyHash)
+      .executeTakeFirst();
+    return (
+      row && {
+        keyId: row.id,
+        organizationId: row.organization_id,
+        projectId: row.project_id,
+        serviceAccountId: row.service_account_id,
+      }
+    );
+  }
+
+  async countAdminKeys(organizationId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('admin_api_keys')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async addAdminKey(key: { id: string; organizationId: string; name: string; keyHash: string; redactedValue: string; createdAt: number }) {
+    await this.db
+      .insertInto('admin_api_keys')
+      .values({
+        id: key.id,
+        organization_id: key.organizationId,
+        name: key.name,
+        key_hash: key.keyHash,
+        redacted_value: key.redactedValue,
+        created_at: key.createdAt,
+      })
+      .onConflict((oc) => oc.column('key_hash').doNothing())
+      .execute();
+  }
+
+  async loadOrganization(organizationId: string): Promise<OrganizationState> {
+    // One read transaction, so the four reads see the same committed state.
+    return this.inTransaction('begin', async (conn) => {
+      const org = await conn
+        .selectFrom('organizations')
+        .select('revision')
+        .where('id', '=', organizationId)
+        .executeTakeFirst();
+      const certificates = await conn
+        .selectFrom('certificates')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .orderBy('id')
+        .execute();
+      const projects = await conn
+        .selectFrom('projects')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .orderBy('id')
+        .execute();
+      const activations = await conn
+        .selectFrom('activations')
+        .select(['certificate_id', 'scope'])
+        .where('organization_id', '=', organizationId)
+        .execute();
+      const serviceAccounts = await conn
+        .selectFrom('service_accounts')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .orderBy('id')
+        .execute();
+      return {
+        organizationId,
+        revision: Number(org?.revision ?? 0),
+        certificates: certificates.map(toCertificate),
+        projects: projects.map(toProject),
+        activations: activations.map((a) => ({ certificateId: a.certificate_id, scope: a.scope })),
+        serviceAccounts: serviceAccounts.map(toServiceAccount),
+      };
+    });
+  }
+
+  async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return this.inTransaction(this.impl.beginWrite, async (conn) => {
+      // Bumping the revision takes the organization's row lock first thing, so
+      // writers to one organization queue here rather than interleave.
+      const bumped = await conn
+        .updateTable('organizations')
+        .set((eb) => ({ revision: eb('revision', '+', 1) }))
+        .where('id', '=', organizationId)
+        .executeTakeFirst();
+      if (Number(bumped.numUpdatedRows) !== 1) throw new Error(`organization ${organizationId} does not exist`);
+      const result = await work(new SqlWriteTransaction(conn, organizationId));
+      await this.impl.beforeCommit(conn, organizationId);
+      return result;
+    });
+  }
+
+  private async inTransaction<T>(begin: string, work: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql.raw(begin).execute(conn);
+      let result: T;
+      try {
+        result = await work(conn);
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
+      await sql`commit`.execute(conn);
+      return result;
+    });
+  }
+}
+
+class SqlWriteTransaction implements WriteTransaction {
+  constructor(
+    private readonly conn: Conn,
+    private readonly organizationId: string,
+  ) {}
+
+  private certificates() {
+    return this.conn.selectFrom('certificates').selectAll().where('organization_id', '=', this.organizationId);
+  }
+
+  async certificateCount(): Promise<number> {
+    const row = await this.conn
+      .selectFrom('certificates')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('organization_id', '=', this.organizationId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async certificate(id: string) {
+    const row = await this.certificates().where('id', '=', id).executeTakeFirst();
+    return row && toCertificate(row);
+  }
+
+  async certificateByFingerprint(fingerprint: string) {
+    const row = await this.certificates().where('fingerprint', '=', fingerprint).executeTakeFirst();
+    return row && toCertificate(row);
+  }
+
+  async insertCertificate(c: CertificateRecord) {
+    await this.conn
+      .insertInto('certificates')
+      .values({
+        id: c.id,
+        organization_id: this.organizationId,
+        name: c.name,
+        fingerprint: c.fingerprint,
+        content: c.content,
+        valid_at: c.validAt,
+        expires_at: c.expiresAt,
+        created_at: c.createdAt,
+      })
+      .execute();
+  }
+
+  async renameCertificate(id: string, name: string | null) {
+    await this.conn.updateTable('certificates').set({ name }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
+
+  async deleteCertificate(id: string) {
+    await this.conn.deleteFrom('certificates').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
+
+  async activations(certificateIds: readonly string[]) {
+    if (certificateIds.length === 0) return [];
+    const rows = await this.conn
+      .selectFrom('activations')
+      .select(['certificate_id', 'scope'])
+      .where('organization_id', '=', this.organizationId)
+      .where('certificate_id', 'in', certificateIds)
+      .execute();
+    return rows.map((r) => ({ certificateId: r.certificate_id, scope: r.scope }));
+  }
+
+  async activate(scope: string, certificateIds: readonly string[], now: number) {
+    if (certificateIds.length === 0) return;
+    await this.conn
+      .insertInto('activations')
+      .values(certificateIds.map((id) => ({ organization_id: this.organizationId, certificate_id: id, scope, created_at: now })))
+      .onConflict((oc) => oc.columns(['certificate_id', 'scope']).doNothing())
+      .execute();
+  }
+
+  async deactivate(scope: string, certificateIds: readonly string[]) {
+    if (certificateIds.length === 0) return;
+    await this.conn
+      .deleteFrom('activations')
+      .where('organization_id', '=', this.organizationId)
+      .where('scope', '=', scope)
+      .where('certificate_id', 'in', certificateIds)
+      .execute();
+  }
+
+  async deactivateScope(scope: string) {
+    await this.conn.deleteFrom('activations').where('organization_id', '=', this.organizationId).where('scope', '=', scope).execute();
+  }
+
+  async project(id: string) {
+    const row = await this.conn
+      .selectFrom('projects')
+      .selectAll()
+      .where('id', '=', id)
+      .where('organization_id', '=', this.organizationId)
+      .executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async insertProject(p: ProjectRecord) {
+    await this.conn
+      .insertInto('projects')
+      .values({
+        id: p.id,
+        organization_id: this.organizationId,
+        name: p.name,
+        external_key_id: p.externalKeyId,
+        created_at: p.createdAt,
+        archived_at: p.archivedAt,
+      })
+      .execute();
+  }
+
+  async updateProject(id: string, patch: { name?: string; externalKeyId?: string | null; archivedAt?: number }) {
+    const values: { name?: string; external_key_id?: string | null; archived_at?: number } = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.externalKeyId !== undefined) values.external_key_id = patch.externalKeyId;
+    if (patch.archivedAt !== undefined) values.archived_at = patch.archivedAt;
+    if (Object.keys(values).length === 0) return;
+    await this.conn.updateTable('projects').set(values).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
+
+  async serviceAccount(id: string) {
+    const row = await this.conn
+      .selectFrom('service_accounts')
+      .selectAll()
+      .where('id', '=', id)
+      .where('organization_id', '=', this.organizationId)
+      .executeTakeFirst();
+    return row && toServiceAccount(row);
+  }
+
+  async insertServiceAccount(a: ServiceAccountRecord, key: { id: string; keyHash: string; redactedValue: string } | null) {
+    await this.conn
+      .insertInto('service_accounts')
+      .values({
+        id: a.id,
+        organization_id: this.organizationId,
+        project_id: a.projectId,
+        name: a.name,
+        role: a.role,
+        created_at: a.createdAt,
+      })
+      .execute();
+    if (key) {
+      await this.conn
+        .insertInto('project_api_keys')
+        .values({
+          id: key.id,
+          organization_id: this.organizationId,
+          project_id: a.projectId,
+          service_account_id: a.id,
+          key_hash: key.keyHash,
+          redacted_value: key.redactedValue,
+          created_at: a.createdAt,
+        })
+        .execute();
+    }
+  }
+
+  async deleteServiceAccount(id: string) {
+    await this.conn.deleteFrom('project_api_keys').where('service_account_id', '=', id).execute();
+    await this.conn.deleteFrom('service_accounts').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
+}
+
+type Row<T extends keyof Database> = { [K in keyof Database[T]]: Database[T][K] extends import('kysely').Generated<infer U> ? U : Database[T][K] };
+
+function toCertificate(r: Row<'certificates'>): CertificateRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    fingerprint: r.fingerprint,
+    content: r.content,
+    validAt: Number(r.valid_at),
+    expiresAt: Number(r.expires_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+function toProject(r: Row<'projects'>): ProjectRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    externalKeyId: r.external_key_id,
+    createdAt: Number(r.created_at),
+    archivedAt: r.archived_at === null ? null : Number(r.archived_at),
+  };
+}
+
+function toServiceAccount(r: Row<'service_accounts'>): ServiceAccountRecord {
+  return { id: r.id, projectId: r.project_id, name: r.name, role: r.role, createdAt: Number(r.created_at) };
+}
