@@ -1,0 +1,98 @@
+// A test PKI, made at test time: CAs, intermediates and client certificates
+// with exactly the extensions a test wants. Nothing here is ever written to
+// the repository.
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export type KeyKind = 'ec' | 'rsa';
+
+export interface Issued {
+  readonly cert: x509.X509Certificate;
+  /** the certificate as PEM */
+  readonly pem: string;
+  /** PKCS#8 private key as PEM, for TLS clients in tests */
+  readonly keyPem: string;
+  readonly keys: CryptoKeyPair;
+  readonly kind: KeyKind;
+}
+
+export interface CertOptions {
+  /** common name */
+  name?: string;
+  /** signed by this one; self-signed when absent */
+  issuer?: Issued;
+  /** Basic Constraints CA flag; null leaves the extension out */
+  ca?: boolean | null;
+  keyUsage?: number | null;
+  /** Extended Key Usage OIDs; null leaves the extension out */
+  eku?: string[] | null;
+  ski?: boolean;
+  aki?: boolean;
+  notBefore?: Date;
+  notAfter?: Date;
+  key?: KeyKind;
+  dnsNames?: string[];
+}
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
+
+let serial = 1;
+
+export async function issue(options: CertOptions = {}): Promise<Issued> {
+  const kind = options.key ?? 'ec';
+  const algorithm = kind === 'ec' ? EC : RSA;
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const issuer = options.issuer;
+  const signingKey = issuer ? issuer.keys.privateKey : keys.privateKey;
+  const signingAlgorithm = issuer ? (issuer.kind === 'ec' ? EC : RSA) : algorithm;
+  const name = `CN=${options.name ?? 'certgate test'}`;
+  const extensions: x509.Extension[] = [];
+  if (options.ca !== null) extensions.push(new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true));
+  if (options.keyUsage !== null && options.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(options.keyUsage, true));
+  if (options.eku !== null && options.eku !== undefined) extensions.push(new x509.ExtendedKeyUsageExtension(options.eku));
+  if (options.ski !== false) extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
+  if (options.aki !== false) {
+    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer ? issuer.keys.publicKey : keys.publicKey));
+  }
+  if (options.dnsNames) {
+    extensions.push(new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
+  }
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: (serial++).toString(16).padStart(8, '0') + Math.floor(Math.random() * 1e8).toString(16).padStart(8, '0'),
+    subject: name,
+    issuer: issuer ? issuer.cert.subject : name,
+    notBefore: options.notBefore ?? new Date(now - DAY),
+    notAfter: options.notAfter ?? new Date(now + 365 * DAY),
+    signingAlgorithm,
+    publicKey: keys.publicKey,
+    signingKey,
+    extensions,
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return { cert, pem: cert.toString('pem') + '\n', keyPem, keys, kind };
+}
+
+export const CA_USAGE = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign;
+export const CLIENT_USAGE = x509.KeyUsageFlags.digitalSignature;
+export const CLIENT_AUTH = x509.ExtendedKeyUsage.clientAuth;
+export const SERVER_AUTH = x509.ExtendedKeyUsage.serverAuth;
+export const KeyUsageFlags = x509.KeyUsageFlags;
+
+/** A CA certificate that meets every upload rule unless options say otherwise. */
+export function makeCa(options: CertOptions = {}): Promise<Issued> {
+  return issue({ name: 'certgate test CA', ca: true, keyUsage: CA_USAGE, ...options });
+}
+
+/** A client certificate that meets every client rule unless options say otherwise. */
+export function makeClient(issuer: Issued, options: CertOptions = {}): Promise<Issued> {
+  const keyUsage = (options.key ?? 'ec') === 'rsa' ? CLIENT_USAGE | x509.KeyUsageFlags.keyEncipherment : CLIENT_USAGE;
+  return issue({ name: 'certgate test client', issuer, ca: false, keyUsage, eku: [CLIENT_AUTH], ...options });
+}

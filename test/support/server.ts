@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { buildApp } from '../../src/api/app.js';
+import { seedOrganization } from '../../src/serve.js';
+import { Core } from '../../src/service/core.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+
+export const ADMIN_KEY = 'sk-admin-test-0123456789abcdefghijklmnop';
+
+export function tempDir(prefix = 'certgate-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly baseURL: string;
+  readonly store: Store;
+  readonly core: Core;
+  readonly sdk: OpenAI;
+  /** the clock the server reads; tests may move it */
+  readonly clock: { offsetMs: number };
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: any; text: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real admin API server on a loopback port, over a real store: SQLite in a
+ * data directory (new unless given), or PostgreSQL when databaseUrl is set.
+ */
+export async function startTestServer(options: { dataDir?: string; databaseUrl?: string; adminKey?: string } = {}): Promise<TestServer> {
+  const own = options.dataDir || options.databaseUrl ? undefined : tempDir();
+  const dataDir = options.dataDir ?? own?.path ?? '';
+  const store = await openStore({ dataDir, databaseUrl: options.databaseUrl });
+  const adminKey = options.adminKey ?? ADMIN_KEY;
+  await seedOrganization(store, adminKey, () => undefined);
+  const clock = { offsetMs: 0 };
+  const core = new Core(store, () => new Date(Date.now() + clock.offsetMs));
+  const app = await buildApp({ core, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const baseURL = `${url}/v1`;
+  const sdk = new OpenAI({ adminAPIKey: adminKey, baseURL, maxRetries: 0 });
+  return {
+    url,
+    baseURL,
+    store,
+    core,
+    sdk,
+    clock,
+    async request(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${adminKey}`, ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(url + path, init);
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    async close() {
+      await app.close();
+      core.close();
+      await store.close();
+      own?.remove();
+    },
+  };
+}
