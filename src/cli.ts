@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-import { ConfigError, serveConfig } from './config.js';
+import { ConfigError, gatewayConfig, serveConfig, verifyConfig } from './config.js';
+import { ApiError } from './domain/errors.js';
+import { startGateway } from './gateway/run.js';
 import { startServer } from './serve.js';
+import { runVerify } from './verify-command.js';
 
 const USAGE = `usage: certgate <command> [flags]
 
@@ -9,6 +12,14 @@ commands:
             --host (CERTGATE_HOST, 127.0.0.1)  --port (CERTGATE_PORT, 8080)
             --data-dir (CERTGATE_DATA_DIR, ./data)  --admin-key (CERTGATE_ADMIN_KEY)
             --database-url (CERTGATE_DATABASE_URL)  --log-level (CERTGATE_LOG_LEVEL, info)
+  gateway   run the mTLS gateway in front of an OpenAI-compatible upstream
+            --upstream-url (CERTGATE_UPSTREAM_URL, required)  --upstream-api-key (CERTGATE_UPSTREAM_API_KEY)
+            --host (CERTGATE_GATEWAY_HOST, 127.0.0.1)  --port (CERTGATE_GATEWAY_PORT, 8443)
+            --tls-cert (CERTGATE_TLS_CERT)  --tls-key (CERTGATE_TLS_KEY)  (self-signed for localhost without them)
+            --data-dir / --database-url as for serve
+  verify    explain whether a client certificate would be accepted, check by check
+            --cert FILE (PEM: leaf, then intermediates)  --project ID  --data-dir / --database-url
+            exit status 0 when accepted, 1 when refused
 `;
 
 function onSignals(stop: () => Promise<void>): void {
@@ -36,6 +47,13 @@ async function main(argv: string[]): Promise<number> {
       onSignals(() => server.close());
       return -1;
     }
+    case 'gateway': {
+      const gateway = await startGateway(gatewayConfig(rest, process.env));
+      onSignals(() => gateway.close());
+      return -1;
+    }
+    case 'verify':
+      return runVerify(verifyConfig(rest, process.env), (text) => process.stdout.write(text));
     case undefined:
     case 'help':
     case '--help':
@@ -52,6 +70,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
+    if (err instanceof ApiError) {
+      process.stderr.write(`certgate: ${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`certgate: ${err.message}\n`);
       process.exit(2);

@@ -73,3 +73,73 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     logLevel: o.logLevel!,
   };
 }
+
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly upstreamUrl: string;
+  readonly upstreamApiKey: string | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly logLevel: string;
+}
+
+export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
+  const o = readOptions(
+    {
+      host: { flag: 'host', env: 'CERTGATE_GATEWAY_HOST', fallback: '127.0.0.1' },
+      port: { flag: 'port', env: 'CERTGATE_GATEWAY_PORT', fallback: '8443' },
+      upstreamUrl: { flag: 'upstream-url', env: 'CERTGATE_UPSTREAM_URL' },
+      upstreamApiKey: { flag: 'upstream-api-key', env: 'CERTGATE_UPSTREAM_API_KEY' },
+      tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT' },
+      tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY' },
+      ...storeOptions,
+    },
+    argv,
+    env,
+  );
+  if (!o.upstreamUrl) throw new ConfigError('CERTGATE_UPSTREAM_URL (--upstream-url) is required: the OpenAI-compatible API to forward accepted requests to');
+  let upstream: URL;
+  try {
+    upstream = new URL(o.upstreamUrl);
+  } catch {
+    throw new ConfigError(`CERTGATE_UPSTREAM_URL is not a URL: ${JSON.stringify(o.upstreamUrl)}`);
+  }
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError('CERTGATE_UPSTREAM_URL must be an http or https URL');
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('CERTGATE_TLS_CERT and CERTGATE_TLS_KEY go together: set both or neither');
+  return {
+    host: o.host!,
+    port: parsePort(o.port, 'CERTGATE_GATEWAY_PORT'),
+    dataDir: o.dataDir!,
+    databaseUrl: o.databaseUrl,
+    upstreamUrl: o.upstreamUrl,
+    upstreamApiKey: o.upstreamApiKey,
+    tlsCert: o.tlsCert,
+    tlsKey: o.tlsKey,
+    logLevel: o.logLevel!,
+  };
+}
+
+export interface VerifyConfig {
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly certFile: string;
+  readonly projectId: string | undefined;
+}
+
+export function verifyConfig(argv: readonly string[], env: NodeJS.ProcessEnv): VerifyConfig {
+  const o = readOptions(
+    {
+      certFile: { flag: 'cert', env: 'CERTGATE_VERIFY_CERT' },
+      projectId: { flag: 'project', env: 'CERTGATE_VERIFY_PROJECT' },
+      dataDir: storeOptions.dataDir,
+      databaseUrl: storeOptions.databaseUrl,
+    },
+    argv,
+    env,
+  );
+  if (!o.certFile) throw new ConfigError('--cert FILE is required: the client certificate (PEM, leaf first, intermediates after)');
+  return { dataDir: o.dataDir!, databaseUrl: o.databaseUrl, certFile: o.certFile, projectId: o.projectId };
+}

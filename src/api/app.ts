@@ -8,6 +8,8 @@ import { requireAdminKey } from './auth.js';
 import { handleError } from './errors.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { projectRoutes } from './routes/projects.js';
+import { serviceAccountRoutes } from './routes/service-accounts.js';
+import { verifyRoutes } from './routes/verify.js';
 import { errorResponse } from './wire.js';
 
 export interface AppDeps {
@@ -59,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v1.addHook('onRequest', requireAdminKey(keys));
     certificateRoutes(v1, deps.core);
     projectRoutes(v1, deps.core);
+    serviceAccountRoutes(v1, deps.core);
+    verifyRoutes(v1, deps.core);
   });
   return app;
 }

@@ -24,6 +24,9 @@ export const errorCatalog = {
   project_not_found: { status: 404, type: 'invalid_request_error' },
   project_archived: { status: 400, type: 'invalid_request_error' },
   service_account_not_found: { status: 404, type: 'invalid_request_error' },
+  certificate_required: { status: 403, type: 'invalid_request_error' },
+  certificate_verification_failed: { status: 403, type: 'invalid_request_error' },
+  upstream_unavailable: { status: 502, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 
@@ -36,12 +39,13 @@ export class ApiError extends Error {
   readonly status: number;
   readonly type: string;
 
-  constructor(code: ErrorCode, message: string, param: string | null = null) {
+  /** status: only where one code means different things at two places (invalid_certificate: a bad upload, a refused client). */
+  constructor(code: ErrorCode, message: string, param: string | null = null, status?: number) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.param = param;
-    this.status = errorCatalog[code].status;
+    this.status = status ?? errorCatalog[code].status;
     this.type = errorCatalog[code].type;
   }
 

@@ -1,5 +1,6 @@
 import { OrganizationSnapshot } from '../domain/snapshot.js';
 import type { Store, WriteTransaction } from '../store/store.js';
+import { TrustAnchors } from './trust.js';
 
 /** Per-process cache of organization snapshots, dropped on every local write and external change. */
 export class Snapshots {
@@ -22,6 +23,12 @@ export class Snapshots {
       });
     }
     return pending;
+  }
+
+  /** A fresh load, for when a reader knows its snapshot is behind the database (a key names a project it lacks). */
+  reload(organizationId: string): Promise<OrganizationSnapshot> {
+    this.cache.delete(organizationId);
+    return this.get(organizationId);
   }
 
   invalidate(organizationId: string): void {
@@ -49,6 +56,7 @@ export class Snapshots {
 /** What every operation needs: the store, the snapshots over it, and the clock. */
 export class Core {
   readonly snapshots: Snapshots;
+  readonly trust = new TrustAnchors();
 
   constructor(
     readonly store: Store,

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServiceAccountRecord } from '../../domain/model.js';
+import type { Core } from '../../service/core.js';
+import { createServiceAccount, deleteServiceAccount, getServiceAccount, listServiceAccounts } from '../../service/service-accounts.js';
+import { listSchema, pageQuery, pageRequest, type PageQuery } from '../wire.js';
+
+const base = '/v1/organization/projects/:project_id/service_accounts';
+const projectParams = { type: 'object', properties: { project_id: { type: 'string' } } } as const;
+const accountParams = { type: 'object', properties: { project_id: { type: 'string' }, service_account_id: { type: 'string' } } } as const;
+
+const accountSchema = {
+  type: 'object',
+  properties: { object: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, created_at: { type: 'integer' } },
+} as const;
+
+const createdSchema = {
+  type: 'object',
+  properties: {
+    ...accountSchema.properties,
+    api_key: {
+      type: ['object', 'null'],
+      properties: { object: { type: 'string' }, value: { type: 'string' }, name: { type: 'string' }, created_at: { type: 'integer' }, id: { type: 'string' } },
+    },
+  },
+} as const;
+
+const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string' }, create_service_account_only: { type: ['boolean', 'null'] } },
+} as const;
+
+function accountObject(a: ServiceAccountRecord) {
+  return { object: 'organization.project.service_account', id: a.id, name: a.name, role: a.role, created_at: a.createdAt };
+}
+
+type AccountParams = { project_id: string; service_account_id: string };
+
+export function serviceAccountRoutes(app: FastifyInstance, core: Core): void {
+  app.post<{ Params: { project_id: string }; Body: { name: string; create_service_account_only?: boolean | null } }>(
+    base,
+    { schema: { params: projectParams, body: createBody, response: { 200: createdSchema } } },
+    async (req) => {
+      const { account, apiKey } = await createServiceAccount(core, req.admin.organizationId, req.params.project_id, req.body);
+      return {
+        ...accountObject(account),
+        api_key: apiKey && {
+          object: 'organization.project.service_account.api_key',
+          value: apiKey.value,
+          name: 'Secret Key',
+          created_at: account.createdAt,
+          id: apiKey.id,
+        },
+      };
+    },
+  );
+
+  app.get<{ Params: { project_id: string }; Querystring: PageQuery }>(
+    base,
+    { schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(accountSchema) } } },
+    async (req) => {
+      const page = await listServiceAccounts(core, req.admin.organizationId, req.params.project_id, pageRequest(req.query, 'asc'));
+      return { object: 'list', ...page, data: page.data.map(accountObject) };
+    },
+  );
+
+  app.get<{ Params: AccountParams }>(
+    `${base}/:service_account_id`,
+    { schema: { params: accountParams, response: { 200: accountSchema } } },
+    async (req) => accountObject(await getServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id)),
+  );
+
+  app.delete<{ Params: AccountParams }>(`${base}/:service_account_id`, { schema: { params: accountParams } }, async (req) => {
+    await deleteServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id);
+    return { object: 'organization.project.service_account.deleted', id: req.params.service_account_id, deleted: true };
+  });
+}

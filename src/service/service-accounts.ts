@@ -1,0 +1,68 @@
+import { ApiError } from '../domain/errors.js';
+import { idSeconds, newId } from '../domain/ids.js';
+import type { ServiceAccountRecord } from '../domain/model.js';
+import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
+import { checkProjectName, projectNotFound, requireUsableProject } from '../domain/projects.js';
+import type { Core } from './core.js';
+import { generateKey, hashKey, redactKey } from './keys.js';
+
+export interface CreatedServiceAccount {
+  readonly account: ServiceAccountRecord;
+  /** the key in clear, returned once and never stored */
+  readonly apiKey: { readonly id: string; readonly value: string } | null;
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError('service_account_not_found', `No service account with id ${JSON.stringify(id.slice(0, 80))} exists in this project.`, 'service_account_id');
+}
+
+/** A service account with a project key (sk-svcacct-…), or without one when asked. */
+export async function createServiceAccount(
+  core: Core,
+  organizationId: string,
+  projectId: string,
+  input: { name: string; create_service_account_only?: boolean | null },
+): Promise<CreatedServiceAccount> {
+  const id = newId('svc_acct');
+  const keyless = input.create_service_account_only === true;
+  const account: ServiceAccountRecord = {
+    id,
+    projectId,
+    name: checkProjectName(input.name),
+    role: keyless ? 'none' : 'member',
+    createdAt: idSeconds(id),
+  };
+  const value = keyless ? null : generateKey('sk-svcacct-');
+  const key = value === null ? null : { id: newId('key'), keyHash: hashKey(value), redactedValue: redactKey(value) };
+  await core.write(organizationId, async (tx) => {
+    requireUsableProject(projectId, await tx.project(projectId));
+    await tx.insertServiceAccount(account, key);
+  });
+  return { account, apiKey: key && value ? { id: key.id, value } : null };
+}
+
+async function projectAccounts(core: Core, organizationId: string, projectId: string) {
+  const snapshot = await core.snapshots.get(organizationId);
+  if (!snapshot.project(projectId)) throw projectNotFound(projectId);
+  return snapshot.serviceAccounts.filter((a) => a.projectId === projectId);
+}
+
+export async function listServiceAccounts(core: Core, organizationId: string, projectId: string, page: PageRequest): Promise<Page<ServiceAccountRecord>> {
+  return paginate(await projectAccounts(core, organizationId, projectId), page);
+}
+
+export async function getServiceAccount(core: Core, organizationId: string, projectId: string, id: string): Promise<ServiceAccountRecord> {
+  const found = (await projectAccounts(core, organizationId, projectId)).find((a) => a.id === id);
+  if (!found) throw notFound(id);
+  return found;
+}
+
+/** Deleting a service account deletes its key with it: the key stops working at once. */
+export async function deleteServiceAccount(core: Core, organizationId: string, projectId: string, id: string): Promise<void> {
+  await core.write(organizationId, async (tx) => {
+    if (!(await tx.project(projectId))) throw projectNotFound(projectId);
+    const found = await tx.serviceAccount(id);
+    if (!found || found.projectId !== projectId) throw notFound(id);
+    await tx.deleteServiceAccount(id);
+  });
+}

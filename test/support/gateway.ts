@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
+import { Gateway } from '../../src/gateway/server.js';
+import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
+import { Core } from '../../src/service/core.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import type { Issued } from './pki.js';
+
+export interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A real OpenAI-compatible-enough upstream: echoes what it got, and streams server-sent events. */
+export async function startUpstream(): Promise<{ url: string; seen: Seen[]; release: () => void; close(): Promise<void> }> {
+  const seen: Seen[] = [];
+  let gate: () => void = () => undefined;
+  let opened = new Promise<void>((resolve) => (gate = resolve));
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const record = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
+    seen.push(record);
+    if (req.url?.startsWith('/v1/stream')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-upstream-hop': 'drop-me' });
+      res.write('data: {"n":1}\n\n');
+      await opened; // the second event waits until the test has seen the first
+      opened = new Promise<void>((resolve) => (gate = resolve));
+      res.write('data: {"n":2}\n\n');
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    if (req.url?.startsWith('/v1/models')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'certgate-test' }] }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'yes' });
+    res.end(JSON.stringify({ echo: record }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    release: () => gate(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface TestGateway {
+  readonly url: string;
+  readonly ca: string;
+  readonly store: Store;
+  readonly core: Core;
+  close(): Promise<void>;
+}
+
+/** A gateway on its own store connection to the same data, as a separate process would have. */
+export async function startTestGateway(place: { dataDir: string; databaseUrl?: string }, upstreamUrl: string, upstreamApiKey?: string): Promise<TestGateway> {
+  const tls = await selfSignedLocalhost();
+  const store = await openStore({ dataDir: place.dataDir, databaseUrl: place.databaseUrl });
+  const core = new Core(store);
+  const gateway = new Gateway(core, { host: '127.0.0.1', port: 0, tls, upstreamUrl, upstreamApiKey });
+  const url = await gateway.listen();
+  return {
+    url,
+    ca: tls.cert,
+    store,
+    core,
+    async close() {
+      await gateway.close();
+      core.close();
+      await store.close();
+    },
+  };
+}
+
+export interface CallResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** One request through the gateway on a fresh TLS connection, with or without a client certificate. */
+export async function call(
+  gateway: { url: string; ca: string },
+  options: { key?: string; client?: Issued; chain?: Issued[]; path?: string; method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<CallResult> {
+  const agent = new Agent({
+    connect: {
+      ca: gateway.ca,
+      servername: 'localhost',
+      ...(options.client ? { cert: [options.client.pem, ...(options.chain ?? []).map((c) => c.pem)].join(''), key: options.client.keyPem } : {}),
+    },
+  });
+  try {
+    const res = await request(gateway.url + (options.path ?? '/v1/echo'), {
+      method: (options.method ?? 'GET') as 'GET',
+      headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...options.headers },
+      body: options.body ?? null,
+      dispatcher: agent,
+    });
+    const text = await res.body.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.statusCode, headers: res.headers, body };
+  } finally {
+    await agent.close();
+  }
+}
