@@ -1,7 +1,10 @@
 // The official openai package drives every endpoint, on every engine.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import OpenAI from 'openai';
+import { hashKey } from '../../src/service/keys.js';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -130,6 +133,36 @@ for (const engine of engines) {
       const all: string[] = [];
       for await (const p of admin.projects.list({ include_archived: true })) all.push(p.id);
       assert.ok(all.includes(project.id));
+    });
+
+    it('manages service accounts and their project keys', async () => {
+      const project = (await admin.projects.create({ name: 'keys' })).id;
+      const created = await admin.projects.serviceAccounts.create(project, { name: 'ci bot' });
+      assert.equal(created.object, 'organization.project.service_account');
+      assert.match(created.id, /^svc_acct_[0-9a-z]{26}$/);
+      assert.equal(created.role, 'member');
+      assert.equal(created.api_key?.object, 'organization.project.service_account.api_key');
+      assert.match(created.api_key!.value, /^sk-svcacct-[A-Za-z0-9_-]{40,}$/);
+      const keyless = await admin.projects.serviceAccounts.create(project, { name: 'no key', create_service_account_only: true });
+      assert.equal(keyless.api_key, null);
+      assert.equal(keyless.role, 'none');
+
+      const fetched = await admin.projects.serviceAccounts.retrieve(created.id, { project_id: project });
+      assert.deepEqual(fetched, { object: 'organization.project.service_account', id: created.id, name: 'ci bot', role: 'member', created_at: created.created_at });
+      const listed: string[] = [];
+      for await (const a of admin.projects.serviceAccounts.list(project, { limit: 1 })) listed.push(a.id);
+      assert.deepEqual(listed, [created.id, keyless.id]);
+
+      // stored as a hash: found by its hash, and the clear value is nowhere in the SQLite files
+      assert.equal((await server.store.projectKeyOwner(hashKey(created.api_key!.value)))?.projectId, project);
+      if (engine.name === 'sqlite') {
+        const files = readdirSync(server.dataDir).map((f) => readFileSync(join(server.dataDir, f)).toString('latin1'));
+        assert.ok(files.length > 0 && files.every((bytes) => !bytes.includes(created.api_key!.value)));
+      }
+      const deleted = await admin.projects.serviceAccounts.delete(created.id, { project_id: project });
+      assert.deepEqual(deleted, { object: 'organization.project.service_account.deleted', id: created.id, deleted: true });
+      await assert.rejects(admin.projects.serviceAccounts.retrieve(created.id, { project_id: project }), (err: unknown) => err instanceof OpenAI.NotFoundError);
+      assert.equal(await server.store.projectKeyOwner(hashKey(created.api_key!.value)), undefined);
     });
   });
 }

@@ -19,6 +19,8 @@ export function tempDir(prefix = 'certgate-test-'): { path: string; remove(): vo
 export interface TestServer {
   readonly url: string;
   readonly baseURL: string;
+  /** the SQLite data directory ('' on PostgreSQL) */
+  readonly dataDir: string;
   readonly store: Store;
   readonly core: Core;
   readonly sdk: OpenAI;
@@ -48,6 +50,7 @@ export async function startTestServer(options: { dataDir?: string; databaseUrl?:
   return {
     url,
     baseURL,
+    dataDir,
     store,
     core,
     sdk,
