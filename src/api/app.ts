@@ -55,6 +55,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema({ $id: 'error', ...errorResponse });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (deps.core.store.ready()) return { status: 'ready' };
+    const err = new ApiError('not_ready', 'The database connection is down; certgate is reconnecting.');
+    return reply.status(err.status).send(err.toBody());
+  });
 
   const keys = new KeyResolver(deps.core.store, deps.core.snapshots);
   await app.register(async (v1) => {

@@ -1,5 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
+import { isStoreUnavailable } from '../store/store.js';
+
+export function unavailable(): ApiError {
+  return new ApiError('database_unavailable', 'The database is unavailable; nothing was changed. Retry shortly.');
+}
 
 interface ValidationIssue {
   keyword: string;
@@ -65,7 +70,7 @@ export function toApiError(err: FastifyError): ApiError | undefined {
 }
 
 export function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const known = toApiError(err);
+  const known = toApiError(err) ?? (isStoreUnavailable(err) ? unavailable() : undefined);
   if (known) {
     void reply.status(known.status).send(known.toBody());
     return;

@@ -27,6 +27,8 @@ export const errorCatalog = {
   certificate_required: { status: 403, type: 'invalid_request_error' },
   certificate_verification_failed: { status: 403, type: 'invalid_request_error' },
   upstream_unavailable: { status: 502, type: 'server_error' },
+  database_unavailable: { status: 503, type: 'server_error' },
+  not_ready: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 

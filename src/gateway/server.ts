@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { bearerToken, invalidKey, missingKey } from '../api/auth.js';
 import { newRequestId } from '../api/app.js';
+import { unavailable } from '../api/errors.js';
+import { isStoreUnavailable } from '../store/store.js';
 import { ApiError } from '../domain/errors.js';
 import { verifyClientChain, type TrustAnchor, type Verdict } from '../domain/verify.js';
 import type { Core } from '../service/core.js';
@@ -102,6 +104,12 @@ export class Gateway {
       res.end('{"status":"ok"}');
       return;
     }
+    if (req.url === '/readyz') {
+      if (!this.core.store.ready()) return sendError(res, new ApiError('not_ready', 'The database connection is down; the gateway enforces the anchors it last knew and is reconnecting.'), requestId);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+      res.end('{"status":"ready"}');
+      return;
+    }
     const token = bearerToken(req.headers.authorization);
     if (!token) return this.refuse(req, res, requestId, missingKey(), 'no_key');
     const owner = await this.keys.projectKey(token);
@@ -137,7 +145,8 @@ export class Gateway {
 
   private fail(res: ServerResponse, err: unknown): void {
     const requestId = (res as ServerResponse & { requestId?: string }).requestId ?? newRequestId();
-    const known = err instanceof ApiError ? err : new ApiError('internal_error', 'The gateway had an error while processing the request.');
+    const known =
+      err instanceof ApiError ? err : isStoreUnavailable(err) ? unavailable() : new ApiError('internal_error', 'The gateway had an error while processing the request.');
     if (!(err instanceof ApiError)) this.options.log?.({ msg: 'gateway error', requestId, error: err instanceof Error ? err.message : String(err) });
     if (!res.headersSent) sendError(res, known, requestId);
     else res.destroy();

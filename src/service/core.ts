@@ -1,10 +1,19 @@
 import { OrganizationSnapshot } from '../domain/snapshot.js';
-import type { Store, WriteTransaction } from '../store/store.js';
+import { isStoreUnavailable, type Store, type WriteTransaction } from '../store/store.js';
 import { TrustAnchors } from './trust.js';
 
-/** Per-process cache of organization snapshots, dropped on every local write and external change. */
+/** After a failed load, how long the last good snapshot is served before the database is tried again. */
+const RETRY_AFTER_FAILURE_MS = 250;
+
+/**
+ * Per-process cache of organization snapshots, dropped on every local write
+ * and every external change. When the database cannot be reached, the last
+ * snapshot that was loaded keeps being served: a gateway goes on enforcing
+ * the anchors it knew rather than opening or closing the gate.
+ */
 export class Snapshots {
   private readonly cache = new Map<string, Promise<OrganizationSnapshot>>();
+  private readonly lastGood = new Map<string, OrganizationSnapshot>();
   private readonly listeners = new Set<() => void>();
   private readonly stopWatching: () => void;
 
@@ -13,22 +22,37 @@ export class Snapshots {
   }
 
   get(organizationId: string): Promise<OrganizationSnapshot> {
-    let pending = this.cache.get(organizationId);
-    if (!pending) {
-      const loading = this.store.loadOrganization(organizationId).then((state) => new OrganizationSnapshot(state));
-      pending = loading;
-      this.cache.set(organizationId, loading);
-      loading.catch(() => {
-        if (this.cache.get(organizationId) === loading) this.cache.delete(organizationId);
-      });
-    }
-    return pending;
+    return this.cache.get(organizationId) ?? this.load(organizationId);
   }
 
   /** A fresh load, for when a reader knows its snapshot is behind the database (a key names a project it lacks). */
   reload(organizationId: string): Promise<OrganizationSnapshot> {
     this.cache.delete(organizationId);
-    return this.get(organizationId);
+    return this.load(organizationId);
+  }
+
+  private load(organizationId: string): Promise<OrganizationSnapshot> {
+    const forget = () => {
+      if (this.cache.get(organizationId) === loading) this.cache.delete(organizationId);
+    };
+    const loading: Promise<OrganizationSnapshot> = this.store.loadOrganization(organizationId).then(
+      (state) => {
+        const snapshot = new OrganizationSnapshot(state);
+        this.lastGood.set(organizationId, snapshot);
+        return snapshot;
+      },
+      (err: unknown) => {
+        const last = this.lastGood.get(organizationId);
+        if (!last || !isStoreUnavailable(err)) {
+          forget();
+          throw err;
+        }
+        setTimeout(forget, RETRY_AFTER_FAILURE_MS).unref();
+        return last;
+      },
+    );
+    this.cache.set(organizationId, loading);
+    return loading;
   }
 
   invalidate(organizationId: string): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyOwner, ProjectKeyOwner } from '../domain/model.js';
 import { sha256Hex } from '../domain/pem.js';
-import type { Store } from '../store/store.js';
+import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Snapshots } from './core.js';
 
 // Keys are stored only as SHA-256 hashes. A key is high-entropy random text,
@@ -30,34 +30,55 @@ const MAX_CACHED = 10_000;
  * so a deleted key stops working as soon as the deletion is seen.
  */
 export class KeyResolver {
-  private admin = new Map<string, KeyOwner>();
-  private project = new Map<string, ProjectKeyOwner>();
+  private readonly admin = new KeyCache<KeyOwner>();
+  private readonly project = new KeyCache<ProjectKeyOwner>();
 
   constructor(
     private readonly store: Store,
     snapshots: Snapshots,
   ) {
     snapshots.onInvalidate(() => {
-      this.admin = new Map();
-      this.project = new Map();
+      this.admin.expire();
+      this.project.expire();
     });
   }
 
   adminKey(key: string): Promise<KeyOwner | undefined> | KeyOwner {
-    return this.resolve(key, this.admin, (hash) => this.store.adminKeyOwner(hash));
+    return this.admin.resolve(hashKey(key), (hash) => this.store.adminKeyOwner(hash));
   }
 
   projectKey(key: string): Promise<ProjectKeyOwner | undefined> | ProjectKeyOwner {
-    return this.resolve(key, this.project, (hash) => this.store.projectKeyOwner(hash));
+    return this.project.resolve(hashKey(key), (hash) => this.store.projectKeyOwner(hash));
+  }
+}
+
+/**
+ * Hits are served from memory until the next change. Expired entries are kept
+ * one generation longer, used only when the database cannot be reached: a key
+ * that worked keeps working through an outage, and nothing new gets in.
+ */
+class KeyCache<T> {
+  private current = new Map<string, T>();
+  private previous = new Map<string, T>();
+
+  expire(): void {
+    if (this.current.size > 0) this.previous = this.current;
+    this.current = new Map();
   }
 
-  private resolve<T>(key: string, cache: Map<string, T>, load: (hash: string) => Promise<T | undefined>): Promise<T | undefined> | T {
-    const hash = hashKey(key);
-    const hit = cache.get(hash);
+  resolve(hash: string, load: (hash: string) => Promise<T | undefined>): Promise<T | undefined> | T {
+    const hit = this.current.get(hash);
     if (hit) return hit;
-    return load(hash).then((owner) => {
-      if (owner && cache.size < MAX_CACHED) cache.set(hash, owner);
-      return owner;
-    });
+    return load(hash).then(
+      (owner) => {
+        if (owner && this.current.size < MAX_CACHED) this.current.set(hash, owner);
+        return owner;
+      },
+      (err: unknown) => {
+        const stale = this.previous.get(hash);
+        if (stale && isStoreUnavailable(err)) return stale;
+        throw err;
+      },
+    );
   }
 }

@@ -20,7 +20,7 @@ export function openPostgresStore(url: string, options: { poolSize?: number; sta
   });
   pool.on('error', () => undefined); // an idle client's error; the pool replaces it
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const stoppers = new Set<() => void>();
+  const listeners = new Set<Listener>();
 
   return new SqlStore({
     name: 'postgres',
@@ -33,24 +33,31 @@ export function openPostgresStore(url: string, options: { poolSize?: number; sta
       // Delivered to every listener when, and only if, the transaction commits.
       await sql`select pg_notify(${CHANNEL}, ${organizationId})`.execute(conn);
     },
-    watch(listener) {
-      const stop = listen(url, listener);
-      stoppers.add(stop);
+    watch(onChange) {
+      const listener = listen(url, onChange);
+      listeners.add(listener);
       return () => {
-        stoppers.delete(stop);
-        stop();
+        listeners.delete(listener);
+        listener.stop();
       };
     },
+    ready: () => [...listeners].every((l) => l.connected()),
     async close() {
-      for (const stop of stoppers) stop();
+      for (const listener of listeners) listener.stop();
       await db.destroy();
     },
   });
 }
 
+interface Listener {
+  connected(): boolean;
+  stop(): void;
+}
+
 /** A dedicated LISTEN connection that reconnects by itself; every (re)connect counts as a change. */
-function listen(url: string, onChange: () => void): () => void {
+function listen(url: string, onChange: () => void): Listener {
   let stopped = false;
+  let listening = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const refresh = setInterval(onChange, FULL_REFRESH_MS);
@@ -63,6 +70,7 @@ function listen(url: string, onChange: () => void): () => void {
     const fail = () => {
       if (client !== c) return;
       client = undefined;
+      listening = false;
       c.removeAllListeners('notification');
       c.end().catch(() => undefined);
       if (!stopped) {
@@ -75,16 +83,24 @@ function listen(url: string, onChange: () => void): () => void {
     c.on('notification', () => onChange());
     c.connect()
       .then(() => c.query(`LISTEN ${CHANNEL}`))
-      .then(() => onChange(), fail);
+      .then(() => {
+        if (client !== c) return;
+        listening = true;
+        onChange();
+      }, fail);
   };
   connect();
 
-  return () => {
-    stopped = true;
-    clearInterval(refresh);
-    if (retry) clearTimeout(retry);
-    const c = client;
-    client = undefined;
-    c?.end().catch(() => undefined);
+  return {
+    connected: () => listening,
+    stop() {
+      stopped = true;
+      listening = false;
+      clearInterval(refresh);
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      c?.end().catch(() => undefined);
+    },
   };
 }

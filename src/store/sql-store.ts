@@ -15,6 +15,7 @@ export interface Engine {
   /** Runs last inside every write transaction (PostgreSQL announces the change to other processes). */
   beforeCommit(conn: Kysely<Database>, organizationId: string): Promise<void>;
   watch(listener: () => void): () => void;
+  ready(): boolean;
   close(): Promise<void>;
 }
 
@@ -56,6 +57,10 @@ export class SqlStore implements Store {
 
   onExternalChange(listener: () => void): () => void {
     return this.impl.watch(listener);
+  }
+
+  ready(): boolean {
+    return this.impl.ready();
   }
 
   async ensureOrganization(id: string, name: string, now: number): Promise<void> {

@@ -42,6 +42,7 @@ export function openSqliteStore(dataDir: string): SqlStore {
       timer.unref();
       return () => clearInterval(timer);
     },
+    ready: () => true,
     async close() {
       await db.destroy();
     },

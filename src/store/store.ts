@@ -31,6 +31,33 @@ export interface Store {
 
   /** Called when another connection or process may have committed a change. */
   onExternalChange(listener: () => void): () => void;
+
+  /** False while the store cannot hear of other processes' changes (PostgreSQL: its LISTEN connection is down). */
+  ready(): boolean;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled (statement timeout)
+  '53300', // too_many_connections
+  '55000', // object_not_in_prerequisite_state (database does not allow connections)
+]);
+
+/** True when an error means the database could not be reached or answered in time, not that a query was wrong. */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message);
 }
 
 export interface WriteTransaction {

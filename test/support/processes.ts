@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
+import { ADMIN_KEY } from './server.js';
+
+const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
+
+export interface CertgateProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** SIGTERM, then wait for the exit code */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Runs `certgate <command>` as its own process, as an operator would, and
+ * waits for the line in its log that gives the address it listens on.
+ */
+export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env: Record<string, string | undefined> = {}): Promise<CertgateProcess> {
+  const child = spawn(process.execPath, [CLI, command, '--port', '0', ...args], {
+    env: { ...process.env, CERTGATE_ADMIN_KEY: ADMIN_KEY, CERTGATE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`certgate ${command} did not start within 15 s:\n${output}`)), 15_000);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    const early = (code: number | null) => fail(new Error(`certgate ${command} exited with ${code}:\n${output}`));
+    child.once('exit', early);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(https:\/\/[^"]+)"|Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.off('exit', early);
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      child.stderr!.resume();
+      resolve({
+        url: match[1] ?? match[2]!,
+        child,
+        stop: () => {
+          child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  });
+}
+
+/** TLS files for a gateway process, written to a test's temp dir (never to the repository). */
+export async function gatewayTlsFiles(dir: string): Promise<{ args: string[]; ca: string }> {
+  const tls = await selfSignedLocalhost();
+  writeFileSync(join(dir, 'gateway.crt'), tls.cert);
+  writeFileSync(join(dir, 'gateway.key'), tls.key, { mode: 0o600 });
+  return { args: ['--tls-cert', join(dir, 'gateway.crt'), '--tls-key', join(dir, 'gateway.key')], ca: tls.cert };
+}
+
+export function storeArgs(place: { dataDir: string; databaseUrl?: string }): string[] {
+  return place.databaseUrl ? ['--database-url', place.databaseUrl] : ['--data-dir', place.dataDir];
+}
