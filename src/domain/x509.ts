@@ -73,24 +73,20 @@ export interface AnchorCandidate {
 export const trustAnchorRules: readonly Rule<AnchorCandidate>[] = [
   {
     name: 'basic_constraints_ca',
-    passMessage: 'Basic Constraints marks the certificate as a CA.',
     check: ({ facts }) =>
       facts.isCa === true ? undefined : 'The certificate is not a CA: it needs the Basic Constraints extension with CA:TRUE.',
   },
   {
     name: 'subject_key_identifier',
-    passMessage: 'Subject Key Identifier is present.',
     check: ({ facts }) => (facts.subjectKeyId ? undefined : 'The certificate has no Subject Key Identifier extension.'),
   },
   {
     name: 'authority_key_identifier',
-    passMessage: 'Authority Key Identifier holds a key identifier.',
     check: ({ facts }) =>
       facts.authorityKeyId ? undefined : 'The certificate needs an Authority Key Identifier extension in key-identifier form.',
   },
   {
     name: 'key_usage_cert_sign',
-    passMessage: 'Key Usage allows Certificate Sign and CRL Sign.',
     check: ({ facts }) => {
       const bits = facts.keyUsage ?? 0;
       return bits & KeyUsage.keyCertSign && bits & KeyUsage.cRLSign
@@ -100,7 +96,6 @@ export const trustAnchorRules: readonly Rule<AnchorCandidate>[] = [
   },
   {
     name: 'not_expiring_within_a_day',
-    passMessage: 'The certificate stays valid for more than a day.',
     check: ({ facts, now }) =>
       facts.notAfter.getTime() - now.getTime() > DAY_MS
         ? undefined

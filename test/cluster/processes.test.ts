@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import pg from 'pg';
 import { engines } from '../support/engines.js';
+import { within } from '../support/wait.js';
 import { call, startUpstream } from '../support/gateway.js';
 import { makeCa, makeClient, type Issued } from '../support/pki.js';
 import { gatewayTlsFiles, spawnCertgate, storeArgs, type CertgateProcess } from '../support/processes.js';
@@ -23,14 +24,6 @@ async function get(base: string, path: string) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
-async function within(boundMs: number, check: () => Promise<boolean>): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - start;
-    if (performance.now() - start > boundMs) assert.fail(`not seen within ${boundMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 for (const engine of engines) {
   describe(`two API processes and a gateway process on one ${engine.name} store`, () => {

@@ -5,19 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { engines } from '../support/engines.js';
+import { within } from '../support/wait.js';
 import { call, startTestGateway, startUpstream, type TestGateway } from '../support/gateway.js';
 import { KeyUsageFlags, SERVER_AUTH, makeCa, makeClient, type Issued } from '../support/pki.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-/** Polls until check() holds, failing after the bound; returns the milliseconds it took. */
-async function within(boundMs: number, check: () => Promise<boolean>): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - start;
-    if (performance.now() - start > boundMs) assert.fail(`not seen within ${boundMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 for (const engine of engines) {
   describe(`gateway (${engine.name})`, () => {
