@@ -33,6 +33,8 @@ export interface CertOptions {
   eku?: string[] | null;
   ski?: boolean;
   aki?: boolean;
+  /** write this certificate's key identifier into the Authority Key Identifier instead of the real issuer's (forgeries) */
+  akiOf?: Issued;
   notBefore?: Date;
   notAfter?: Date;
   key?: KeyKind;
@@ -58,7 +60,8 @@ export async function issue(options: CertOptions = {}): Promise<Issued> {
   if (options.eku !== null && options.eku !== undefined) extensions.push(new x509.ExtendedKeyUsageExtension(options.eku));
   if (options.ski !== false) extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
   if (options.aki !== false) {
-    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer ? issuer.keys.publicKey : keys.publicKey));
+    const named = options.akiOf ?? issuer;
+    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(named ? named.keys.publicKey : keys.publicKey));
   }
   if (options.dnsNames) {
     extensions.push(new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
