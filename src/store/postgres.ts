@@ -26,6 +26,8 @@ export function openPostgresStore(url: string, options: { poolSize?: number; sta
     name: 'postgres',
     db,
     beginWrite: 'begin',
+    // READ COMMITTED would let each of the load's statements see a different commit
+    beginRead: 'begin isolation level repeatable read read only',
     async lockMigrations(conn) {
       await sql`select pg_advisory_xact_lock(hashtext('certgate_migrations'))`.execute(conn);
     },

@@ -10,6 +10,8 @@ export interface Engine {
   readonly db: Kysely<Database>;
   /** Opens a transaction that will write: it must wait for, not fail on, a concurrent writer. */
   readonly beginWrite: string;
+  /** Opens a read-only transaction whose statements all see one committed state. */
+  readonly beginRead: string;
   /** Runs first inside the migration transaction, so that concurrent starts apply migrations once. */
   lockMigrations(conn: Kysely<Database>): Promise<void>;
   /** Runs last inside every write transaction (PostgreSQL announces the change to other processes). */
@@ -122,7 +124,7 @@ export class SqlStore implements Store {
 
   async loadOrganization(organizationId: string): Promise<OrganizationState> {
     // One read transaction, so the four reads see the same committed state.
-    return this.inTransaction('begin', async (conn) => {
+    return this.inTransaction(this.impl.beginRead, async (conn) => {
       const org = await conn
         .selectFrom('organizations')
         .select('revision')

@@ -27,6 +27,8 @@ export function openSqliteStore(dataDir: string): SqlStore {
     // IMMEDIATE takes the write lock at BEGIN (waiting under busy_timeout), so a
     // transaction never reads a snapshot it then cannot upgrade to a write.
     beginWrite: 'begin immediate',
+    // a deferred transaction reads from one WAL snapshot from its first read on
+    beginRead: 'begin',
     lockMigrations: async () => undefined,
     beforeCommit: async () => undefined,
     watch(listener) {
