@@ -13,6 +13,7 @@ import { idSeconds, newId } from '../domain/ids.js';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { requireUsableProject } from '../domain/projects.js';
+import type { OrganizationSnapshot } from '../domain/snapshot.js';
 import { readTrustAnchor } from '../domain/x509.js';
 import type { Core } from './core.js';
 
@@ -86,9 +87,8 @@ export async function deleteCertificate(core: Core, organizationId: string, id: 
   });
 }
 
-/** scope: ORGANIZATION_SCOPE or a project id */
-export async function listCertificates(core: Core, organizationId: string, scope: string, page: PageRequest): Promise<Page<ScopedCertificate>> {
-  const snapshot = await core.snapshots.get(organizationId);
+/** One page of the organization's certificates, `active` as seen from a scope (ORGANIZATION_SCOPE or a project id). */
+export function certificatePage(snapshot: OrganizationSnapshot, scope: string, page: PageRequest): Page<ScopedCertificate> {
   if (scope !== ORGANIZATION_SCOPE) requireUsableProject(scope, snapshot.project(scope));
   const active = snapshot.activeIn(scope);
   return paginate(snapshot.certificates, page, (certificate) => ({ certificate, active: active.has(certificate.id) }));

@@ -4,6 +4,8 @@ import { TrustAnchors } from './trust.js';
 
 /** After a failed load, how long the last good snapshot is served before the database is tried again. */
 const RETRY_AFTER_FAILURE_MS = 250;
+/** Bounds what one snapshot remembers, whatever cursors clients send. */
+const MAX_MEMOS_PER_SNAPSHOT = 256;
 
 /**
  * Per-process cache of organization snapshots, dropped on every local write
@@ -16,6 +18,7 @@ export class Snapshots {
   private readonly lastGood = new Map<string, OrganizationSnapshot>();
   private readonly listeners = new Set<() => void>();
   private readonly stopWatching: () => void;
+  private readonly memos = new WeakMap<OrganizationSnapshot, Map<string, unknown>>();
 
   constructor(private readonly store: Store) {
     this.stopWatching = store.onExternalChange(() => this.invalidateAll());
@@ -23,6 +26,21 @@ export class Snapshots {
 
   get(organizationId: string): Promise<OrganizationSnapshot> {
     return this.cache.get(organizationId) ?? this.load(organizationId);
+  }
+
+  /**
+   * A value derived from the current snapshot, computed once per snapshot and
+   * key: a snapshot never changes, so neither does anything derived from it.
+   * Reads that repeat (the same list page, say) then cost a lookup.
+   */
+  async memo<T>(organizationId: string, key: string, derive: (snapshot: OrganizationSnapshot) => T): Promise<T> {
+    const snapshot = await this.get(organizationId);
+    let values = this.memos.get(snapshot);
+    if (!values) this.memos.set(snapshot, (values = new Map()));
+    if (values.has(key)) return values.get(key) as T;
+    const value = derive(snapshot);
+    if (values.size < MAX_MEMOS_PER_SNAPSHOT) values.set(key, value);
+    return value;
   }
 
   /** A fresh load, for when a reader knows its snapshot is behind the database (a key names a project it lacks). */

@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ORGANIZATION_SCOPE } from '../../domain/model.js';
 import {
   deleteCertificate,
   getCertificate,
-  listCertificates,
+  certificatePage,
   renameCertificate,
   setActive,
   uploadCertificate,
@@ -55,6 +55,7 @@ const retrieveQuery = {
   },
 } as const;
 
+const JSON_TYPE = 'application/json; charset=utf-8';
 const orgItem = scopedCertificateObject('organization.certificate');
 const projectItem = scopedCertificateObject('organization.project.certificate');
 
@@ -65,13 +66,21 @@ export function certificateRoutes(app: FastifyInstance, core: Core): void {
     async (req) => certificateObject(await uploadCertificate(core, req.admin.organizationId, req.body)),
   );
 
+  /** A list page as JSON text, remembered for as long as the snapshot it was read from is current. */
+  async function listText(reply: FastifyReply, organizationId: string, scope: string, query: PageQuery, item: typeof orgItem): Promise<string> {
+    const request = pageRequest(query);
+    const key = `certificates|${scope}|${request.limit}|${request.order}|${request.after ?? ''}`;
+    return core.snapshots.memo(organizationId, key, (snapshot) => {
+      const page = certificatePage(snapshot, scope, request);
+      return reply.serialize({ object: 'list', ...page, data: page.data.map(item) }) as string;
+    });
+  }
+
   app.get<{ Querystring: PageQuery }>(
     '/v1/organization/certificates',
     { schema: { querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
-    async (req) => {
-      const page = await listCertificates(core, req.admin.organizationId, ORGANIZATION_SCOPE, pageRequest(req.query));
-      return { object: 'list', ...page, data: page.data.map(orgItem) };
-    },
+    async (req, reply) =>
+      reply.type(JSON_TYPE).send(await listText(reply, req.admin.organizationId, ORGANIZATION_SCOPE, req.query, orgItem)),
   );
 
   app.get<{ Params: { certificate_id: string }; Querystring: { include?: string[]; 'include[]'?: string[] } }>(
@@ -123,10 +132,8 @@ export function certificateRoutes(app: FastifyInstance, core: Core): void {
   app.get<{ Params: { project_id: string }; Querystring: PageQuery }>(
     '/v1/organization/projects/:project_id/certificates',
     { schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
-    async (req) => {
-      const page = await listCertificates(core, req.admin.organizationId, req.params.project_id, pageRequest(req.query));
-      return { object: 'list', ...page, data: page.data.map(projectItem) };
-    },
+    async (req, reply) =>
+      reply.type(JSON_TYPE).send(await listText(reply, req.admin.organizationId, req.params.project_id, req.query, projectItem)),
   );
 }
 
