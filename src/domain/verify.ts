@@ -45,6 +45,8 @@ export interface Verdict {
   readonly checks: readonly Check[];
   /** when an acceptance lapses (the leaf's notAfter, ms); a cached verdict must not outlive it */
   readonly until: number;
+  /** accepted with the leaf alone, issued directly by an anchor (no intermediates involved) */
+  readonly direct: boolean;
 }
 
 interface Parsed {
@@ -65,12 +67,13 @@ export function verifyClientChain(chain: readonly Buffer[], anchors: readonly Tr
       refusal: null,
       checks: [{ name: 'anchors_in_force', passed: true, message: 'No trust anchor is active in this scope, so no client certificate is required.' }],
       until: Infinity,
+      direct: false,
     };
   }
   const checks: Check[] = [];
   const refuse = (name: string, code: RefusalCode, reason: RefusalReason, message: string): Verdict => {
     checks.push({ name, passed: false, message });
-    return { required: true, accepted: false, scope: null, certificateId: null, refusal: { code, reason, message }, checks, until: Infinity };
+    return { required: true, accepted: false, scope: null, certificateId: null, refusal: { code, reason, message }, checks, until: Infinity, direct: false };
   };
   const pass = (name: string, message: string) => checks.push({ name, passed: true, message });
 
@@ -144,6 +147,7 @@ export function verifyClientChain(chain: readonly Buffer[], anchors: readonly Tr
     refusal: null,
     checks,
     until: Math.min(leaf.facts.notAfter.getTime(), anchor.facts.notAfter.getTime()),
+    direct: path.via === 0,
   };
 }
 

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import { Pool } from 'undici';
 
 // Headers that describe one hop, not the message: never forwarded either way (RFC 9110 §7.6.1).
@@ -45,23 +44,35 @@ export class Upstream {
     this.pool = new Pool(url.origin, { connections: options.connections ?? 256, keepAliveTimeout: 30_000 });
   }
 
-  /** Resolves once the response has started streaming; rejects when the upstream cannot be reached. */
-  async forward(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  /**
+   * Resolves once the upstream's response head has been written to the client;
+   * rejects when the upstream cannot be reached. The body is then written into
+   * `res` chunk by chunk as it arrives: server-sent events pass through unbuffered.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const headers = endToEnd(req.headers, ['host']);
     headers['x-request-id'] = requestId;
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const upstream = await this.pool.request({
-      method: req.method as 'GET',
-      path: this.basePath + (req.url ?? '/'),
-      headers,
-      body: hasBody ? req : null,
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      this.pool
+        .stream(
+          { method: req.method as 'GET', path: this.basePath + (req.url ?? '/'), headers, body: hasBody ? req : null },
+          ({ statusCode, headers: upstreamHeaders }) => {
+            const out = endToEnd(upstreamHeaders);
+            out['x-request-id'] = requestId;
+            res.writeHead(statusCode, out);
+            started = true;
+            resolve();
+            return res;
+          },
+        )
+        .catch((err: unknown) => {
+          if (!started) reject(err);
+          else res.destroy();
+        });
     });
-    const out = endToEnd(upstream.headers);
-    out['x-request-id'] = requestId;
-    res.writeHead(upstream.statusCode, out);
-    // Each chunk is written as it arrives: server-sent events pass through unbuffered.
-    pipeline(upstream.body, res, () => undefined);
   }
 
   close(): Promise<void> {

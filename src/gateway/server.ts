@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -22,17 +23,20 @@ export interface GatewayOptions {
   readonly log?: (entry: Record<string, unknown>) => void;
 }
 
-/** The leaf and the intermediates the client sent, as DER, leaf first. */
-export function peerChain(socket: TLSSocket): Buffer[] {
-  const leaf = socket.getPeerCertificate(true);
-  if (!leaf || !leaf.raw) return [];
+const MAX_CHAIN = 10;
+
+/**
+ * The leaf and the intermediates the client sent, as DER, leaf first. (Read
+ * through getPeerX509Certificate: once it has been called, the older
+ * getPeerCertificate(true) no longer reports the client's intermediates.)
+ */
+export function peerChain(leaf: X509Certificate | undefined): Buffer[] {
+  if (!leaf) return [];
   const chain = [leaf.raw];
   const seen = new Set([leaf.fingerprint256]);
-  let current = leaf;
-  while (current.issuerCertificate && !seen.has(current.issuerCertificate.fingerprint256)) {
-    current = current.issuerCertificate;
-    seen.add(current.fingerprint256);
-    chain.push(current.raw);
+  for (let next = leaf.issuerCertificate; next && !seen.has(next.fingerprint256) && chain.length < MAX_CHAIN; next = next.issuerCertificate) {
+    seen.add(next.fingerprint256);
+    chain.push(next.raw);
   }
   return chain;
 }
@@ -42,13 +46,32 @@ export function peerChain(socket: TLSSocket): Buffer[] {
  * connection, but only for the very anchor list it was reached with: any
  * change of the anchors in force makes a new list, and so a new verdict.
  */
-const verdicts = new WeakMap<TLSSocket, { anchors: readonly TrustAnchor[]; verdict: Verdict }>();
+const perConnection = new WeakMap<TLSSocket, { anchors: readonly TrustAnchor[]; verdict: Verdict }>();
+
+/**
+ * Clients reconnect with the same certificate, so an acceptance is also shared
+ * across connections, keyed by the leaf's fingerprint under the same anchor
+ * list. Only leaves issued directly by an anchor qualify: a verdict reached
+ * through intermediates depends on what else the client sends.
+ */
+const acceptedLeaves = new WeakMap<readonly TrustAnchor[], Map<string, Verdict>>();
+const MAX_SHARED_VERDICTS = 10_000;
 
 function verdictFor(socket: TLSSocket, anchors: readonly TrustAnchor[], now: Date): Verdict {
-  const kept = verdicts.get(socket);
+  const kept = perConnection.get(socket);
   if (kept && kept.anchors === anchors && now.getTime() <= kept.verdict.until) return kept.verdict;
-  const verdict = verifyClientChain(peerChain(socket), anchors, now);
-  verdicts.set(socket, { anchors, verdict });
+  const leaf = socket.getPeerX509Certificate();
+  let shared = acceptedLeaves.get(anchors);
+  let verdict = leaf ? shared?.get(leaf.fingerprint256) : undefined;
+  if (!verdict || now.getTime() > verdict.until) {
+    verdict = verifyClientChain(peerChain(leaf), anchors, now);
+    if (leaf && verdict.accepted && verdict.direct) {
+      if (!shared) acceptedLeaves.set(anchors, (shared = new Map()));
+      if (shared.size >= MAX_SHARED_VERDICTS) shared.clear();
+      shared.set(leaf.fingerprint256, verdict);
+    }
+  }
+  perConnection.set(socket, { anchors, verdict });
   return verdict;
 }
 

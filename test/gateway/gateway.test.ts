@@ -120,6 +120,10 @@ for (const engine of engines) {
         }
         if (reason) assert.match(res.body.error.message, new RegExp(`reason: ${reason}`), label);
       }
+      // an acceptance through an intermediate is not carried over to a connection that omits the intermediate
+      const viaIntermediate = await makeClient(intermediate);
+      assert.equal((await call(gateway, { key: keyA, client: viaIntermediate, chain: [intermediate] })).status, 200);
+      assert.equal((await call(gateway, { key: keyA, client: viaIntermediate })).status, 403);
       // the organization's anchor binds every project, B included
       assert.equal((await call(gateway, { key: keyB })).status, 403);
       assert.equal((await call(gateway, { key: keyB, client: await makeClient(orgCa) })).status, 200);
@@ -141,6 +145,8 @@ for (const engine of engines) {
       assert.equal(strangerRes.status, 403);
       assert.equal((await call(gateway, { key: keyB, client: await makeClient(projCa) })).status, 403, "B is bound by the org anchor, not A's");
       await setOrg(false);
+      // a certificate accepted on earlier connections is refused on new ones once its anchor is deactivated
+      await within(1000, async () => (await call(gateway, { key: keyA, client: orgIssued })).status === 403);
       await setProject(false);
       await enforced(false);
     });
