@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
 import type { KeyOwner } from '../domain/model.js';
 import type { KeyResolver } from '../service/keys.js';
@@ -29,11 +29,17 @@ export function invalidKey(kind: string): ApiError {
 
 /** onRequest hook: every /v1 call needs an admin key of some organization. */
 export function requireAdminKey(keys: KeyResolver) {
-  return async function authenticate(request: FastifyRequest): Promise<void> {
-    const token = bearerToken(request.headers.authorization);
-    if (!token) throw missingKey();
-    const owner = await keys.adminKey(token);
-    if (!owner) throw invalidKey('an admin API key of this organization (sk-admin-...)');
+  const admit = (request: FastifyRequest, owner: KeyOwner | undefined, done: (err?: Error) => void) => {
+    if (!owner) return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
     request.admin = owner;
+    done();
+  };
+  return function authenticate(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) return done(missingKey());
+    const owner = keys.adminKey(token);
+    // a cached key answers at once; only a miss waits for the store
+    if (owner instanceof Promise) owner.then((found) => admit(request, found, done), done);
+    else admit(request, owner, done);
   };
 }
