@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# bench/gateway: certgate's mTLS gateway against nginx (ssl_verify_client on), side by side.
+# Writes bench/results/gateway.json and bench/results/gateway.md. See bench/README.md.
+#
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_WARMUP_S (1.5), BENCH_DURATION_S (5), BENCH_LATENCY_S (3),
+# BENCH_CONNECTIONS (32), BENCH_NGINX_WORKERS (1; 0 = one per core), BENCH_PIN (1; 0 = no CPU pinning),
+# BENCH_CPU_PROF (0; 1 = node --cpu-prof for certgate, profiles in bench/work/prof),
+# BENCH_PHASES / BENCH_TARGETS (subsets, comma-separated), BENCH_CERTGATE_CLI (another build's cli.js),
+# BENCH_KEEP_TMP (0; 1 = keep the temporary directory, which holds private keys).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib/prepare.sh
+
+need_nginx
+build_if_needed
+
+BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
+export BENCH_PIDFILE
+trap cleanup_pids EXIT INT TERM
+
+# about 2.5 minutes on a quiet machine; the timeout bounds it when measurements must be repeated
+timeout --signal=TERM --kill-after=10 600 node dist/bench/gateway/main.js "$@"
