@@ -9,6 +9,8 @@ const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 export interface CertgateProcess {
   readonly url: string;
   readonly child: ChildProcess;
+  /** everything the process has written to stdout and stderr so far */
+  output(): string;
   /** SIGTERM, then wait for the exit code */
   stop(): Promise<number | null>;
 }
@@ -40,11 +42,11 @@ export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env:
       clearTimeout(timer);
       child.off('exit', early);
       child.stdout!.off('data', onData);
-      child.stdout!.resume();
-      child.stderr!.resume();
+      child.stdout!.on('data', (more: Buffer) => (output += more.toString()));
       resolve({
         url: match[1] ?? match[2]!,
         child,
+        output: () => output,
         stop: () => {
           child.kill('SIGTERM');
           return exited;
