@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { toPem } from '../../src/domain/pem.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -79,7 +80,7 @@ export async function issue(options: CertOptions = {}): Promise<Issued> {
     extensions,
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = toPem('PRIVATE KEY', pkcs8);
   return { cert, pem: cert.toString('pem') + '\n', keyPem, keys, kind };
 }
 
