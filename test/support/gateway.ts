@@ -26,7 +26,7 @@ export async function startUpstream(): Promise<{ url: string; seen: Seen[]; rele
     const record = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
     seen.push(record);
     if (req.url?.startsWith('/v1/stream')) {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-upstream-hop': 'drop-me' });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-upstream-custom': 'kept' });
       res.write('data: {"n":1}\n\n');
       await opened; // the second event waits until the test has seen the first
       opened = new Promise<void>((resolve) => (gate = resolve));
