@@ -56,7 +56,9 @@ export class Snapshots {
     const loading: Promise<OrganizationSnapshot> = this.store.loadOrganization(organizationId).then(
       (state) => {
         const snapshot = new OrganizationSnapshot(state);
-        this.lastGood.set(organizationId, snapshot);
+        // a load that began before a later one may finish after it: keep the newest as the fallback
+        const last = this.lastGood.get(organizationId);
+        if (!last || last.revision <= snapshot.revision) this.lastGood.set(organizationId, snapshot);
         return snapshot;
       },
       (err: unknown) => {
