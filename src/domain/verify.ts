@@ -1,4 +1,3 @@
-import { X509Certificate as NodeX509 } from 'node:crypto';
 import { CLIENT_AUTH_OID, KeyUsage, readCertificate, type CertificateFacts } from './x509.js';
 
 // Client-certificate verification, in OpenAI's order: the project's anchors
@@ -13,7 +12,6 @@ export interface TrustAnchor {
   readonly id: string;
   readonly scope: AnchorScope;
   readonly facts: CertificateFacts;
-  readonly key: NodeX509;
 }
 
 /** OpenAI's request-time codes. */
@@ -51,7 +49,6 @@ export interface Verdict {
 
 interface Parsed {
   readonly facts: CertificateFacts;
-  readonly key: NodeX509;
 }
 
 const MAX_PATH = 5;
@@ -84,7 +81,7 @@ export function verifyClientChain(chain: readonly Buffer[], anchors: readonly Tr
 
   let parsed: Parsed[];
   try {
-    parsed = chain.map((der) => ({ facts: readCertificate(der), key: new NodeX509(der) }));
+    parsed = chain.map((der) => ({ facts: readCertificate(der) }));
   } catch {
     return refuse('well_formed', 'invalid_certificate', 'malformed', 'The client certificate material could not be parsed as X.509.');
   }
@@ -120,7 +117,7 @@ export function verifyClientChain(chain: readonly Buffer[], anchors: readonly Tr
   }
   pass('validity', `The client certificate is valid until ${leaf.facts.notAfter.toISOString()}.`);
 
-  const rsa = leaf.facts.publicKeyAlgorithm.startsWith('RSA');
+  const rsa = leaf.facts.publicKeyType === 'rsa' || leaf.facts.publicKeyType === 'rsa-pss';
   const usage = leaf.facts.keyUsage ?? 0;
   if (!(usage & KeyUsage.digitalSignature) || (rsa && !(usage & KeyUsage.keyEncipherment))) {
     return refuse(
@@ -156,7 +153,7 @@ function issued(issuer: Parsed, child: Parsed): boolean {
   if (issuer.facts.subjectKeyId !== child.facts.authorityKeyId) return false;
   if (issuer.facts.subject !== child.facts.issuer) return false;
   try {
-    return child.key.verify(issuer.key.publicKey);
+    return child.facts.native.verify(issuer.facts.native.publicKey);
   } catch {
     return false;
   }

@@ -1,4 +1,3 @@
-import { X509Certificate as NodeX509 } from 'node:crypto';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
 import { pemBlocks } from '../domain/pem.js';
 import type { OrganizationSnapshot } from '../domain/snapshot.js';
@@ -13,7 +12,7 @@ import { readCertificate, type CertificateFacts } from '../domain/x509.js';
  * have changed.
  */
 export class TrustAnchors {
-  private readonly parsed = new Map<string, { facts: CertificateFacts; key: NodeX509 }>();
+  private readonly parsed = new Map<string, CertificateFacts>();
   private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, readonly TrustAnchor[]>>();
 
   inForce(snapshot: OrganizationSnapshot, projectId: string | null): readonly TrustAnchor[] {
@@ -33,18 +32,17 @@ export class TrustAnchors {
     const out: TrustAnchor[] = [];
     for (const id of snapshot.activeIn(scope)) {
       const record = snapshot.certificate(id);
-      if (record) out.push({ id, scope: as, ...this.parse(record) });
+      if (record) out.push({ id, scope: as, facts: this.parse(record) });
     }
     return out;
   }
 
-  private parse(record: CertificateRecord): { facts: CertificateFacts; key: NodeX509 } {
-    let hit = this.parsed.get(record.id);
-    if (!hit) {
-      const der = pemBlocks(record.content)[0]!.der;
-      hit = { facts: readCertificate(der), key: new NodeX509(der) };
-      this.parsed.set(record.id, hit);
+  private parse(record: CertificateRecord): CertificateFacts {
+    let facts = this.parsed.get(record.id);
+    if (!facts) {
+      facts = readCertificate(pemBlocks(record.content)[0]!.der);
+      this.parsed.set(record.id, facts);
     }
-    return hit;
+    return facts;
   }
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { verifyClientChain, type AnchorScope, type TrustAnchor } from '../../src/domain/verify.js';
 import { readCertificate } from '../../src/domain/x509.js';
@@ -7,7 +6,7 @@ import { KeyUsageFlags, makeCa, makeClient, type Issued } from '../support/pki.j
 
 function anchor(ca: Issued, id: string, scope: AnchorScope): TrustAnchor {
   const der = Buffer.from(ca.cert.rawData);
-  return { id, scope, facts: readCertificate(der), key: new X509Certificate(der) };
+  return { id, scope, facts: readCertificate(der) };
 }
 const der = (...certs: Issued[]) => certs.map((c) => Buffer.from(c.cert.rawData));
 const now = () => new Date();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/domain/errors.js';
+import { toPem } from '../../src/domain/pem.js';
 import { readTrustAnchor, trustAnchorRules } from '../../src/domain/x509.js';
 import { KeyUsageFlags, makeCa, makeClient } from '../support/pki.js';
 
@@ -86,6 +87,26 @@ describe('trust anchor rules', () => {
     assert.match(refusal('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----').message, /could not be parsed/);
     const ca = await makeCa();
     assert.match(refusal(ca.pem + ' '.repeat(16 * 1024)).message, /16 KiB/);
+  });
+
+  it('reads corrupted DER as a refusal, never a crash: 300 certificates with one byte changed or cut short', async () => {
+    const ca = await makeCa();
+    const der = Buffer.from(ca.cert.rawData);
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      const bad = Buffer.from(der);
+      if (i % 3 === 0) bad[(i * 7919) % bad.length] ^= 0xff;
+      const input = i % 3 === 1 ? bad.subarray(0, (i * 13) % bad.length) : bad;
+      if (i % 3 === 2) bad[(i * 104729) % bad.length] = (i * 31) & 0xff;
+      try {
+        readTrustAnchor(toPem('CERTIFICATE', input), now());
+      } catch (err) {
+        assert.ok(err instanceof ApiError, `not an ApiError: ${String(err)}`);
+        assert.equal(err.code, 'invalid_certificate');
+        refused++;
+      }
+    }
+    assert.ok(refused > 100, `only ${refused} refused`);
   });
 
   it('refuses a client (leaf) certificate as an anchor', async () => {
