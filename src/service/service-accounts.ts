@@ -57,6 +57,26 @@ export async function getServiceAccount(core: Core, organizationId: string, proj
   return found;
 }
 
+/** Only the name and the role (member or owner) change. */
+export async function updateServiceAccount(
+  core: Core,
+  organizationId: string,
+  projectId: string,
+  id: string,
+  input: { name?: string; role?: 'member' | 'owner' },
+): Promise<ServiceAccountRecord> {
+  return core.write(organizationId, async (tx) => {
+    requireUsableProject(projectId, await tx.project(projectId));
+    const found = await tx.serviceAccount(id);
+    if (!found || found.projectId !== projectId) throw notFound(id);
+    const patch: { name?: string; role?: string } = {};
+    if (input.name !== undefined) patch.name = checkProjectName(input.name);
+    if (input.role !== undefined) patch.role = input.role;
+    await tx.updateServiceAccount(id, patch);
+    return { ...found, ...patch };
+  });
+}
+
 /** Deleting a service account deletes its key with it: the key stops working at once. */
 export async function deleteServiceAccount(core: Core, organizationId: string, projectId: string, id: string): Promise<void> {
   await core.write(organizationId, async (tx) => {

@@ -354,6 +354,11 @@ class SqlWriteTransaction implements WriteTransaction {
     }
   }
 
+  async updateServiceAccount(id: string, patch: { name?: string; role?: string }) {
+    if (patch.name === undefined && patch.role === undefined) return;
+    await this.conn.updateTable('service_accounts').set(patch).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
+
   async deleteServiceAccount(id: string) {
     await this.conn.deleteFrom('project_api_keys').where('service_account_id', '=', id).execute();
     await this.conn.deleteFrom('service_accounts').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();

@@ -79,5 +79,6 @@ export interface WriteTransaction {
 
   serviceAccount(id: string): Promise<ServiceAccountRecord | undefined>;
   insertServiceAccount(record: ServiceAccountRecord, key: { id: string; keyHash: string; redactedValue: string } | null): Promise<void>;
+  updateServiceAccount(id: string, patch: { name?: string; role?: string }): Promise<void>;
   deleteServiceAccount(id: string): Promise<void>;
 }

@@ -149,6 +149,14 @@ for (const engine of engines) {
 
       const fetched = await admin.projects.serviceAccounts.retrieve(created.id, { project_id: project });
       assert.deepEqual(fetched, { object: 'organization.project.service_account', id: created.id, name: 'ci bot', role: 'member', created_at: created.created_at });
+
+      const renamed = await admin.projects.serviceAccounts.update(created.id, { project_id: project, name: 'ci bot 2', role: 'owner' });
+      assert.deepEqual([renamed.name, renamed.role], ['ci bot 2', 'owner']);
+      assert.equal((await admin.projects.serviceAccounts.retrieve(created.id, { project_id: project })).role, 'owner');
+      await assert.rejects(
+        admin.projects.serviceAccounts.update(created.id, { project_id: project, role: 'admin' as 'owner' }),
+        (err: unknown) => err instanceof OpenAI.BadRequestError,
+      );
       const listed: string[] = [];
       for await (const a of admin.projects.serviceAccounts.list(project, { limit: 1 })) listed.push(a.id);
       assert.deepEqual(listed, [created.id, keyless.id]);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceAccountRecord } from '../../domain/model.js';
 import type { Core } from '../../service/core.js';
-import { createServiceAccount, deleteServiceAccount, getServiceAccount, listServiceAccounts } from '../../service/service-accounts.js';
+import { createServiceAccount, deleteServiceAccount, getServiceAccount, listServiceAccounts, updateServiceAccount } from '../../service/service-accounts.js';
 import { listSchema, pageQuery, pageRequest, type PageQuery } from '../wire.js';
 
 const base = '/v1/organization/projects/:project_id/service_accounts';
@@ -29,6 +29,12 @@ const createBody = {
   additionalProperties: false,
   required: ['name'],
   properties: { name: { type: 'string' }, create_service_account_only: { type: ['boolean', 'null'] } },
+} as const;
+
+const updateBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { name: { type: 'string' }, role: { type: 'string', enum: ['member', 'owner'] } },
 } as const;
 
 function accountObject(a: ServiceAccountRecord) {
@@ -69,6 +75,13 @@ export function serviceAccountRoutes(app: FastifyInstance, core: Core): void {
     `${base}/:service_account_id`,
     { schema: { params: accountParams, response: { 200: accountSchema } } },
     async (req) => accountObject(await getServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id)),
+  );
+
+  app.post<{ Params: AccountParams; Body: { name?: string; role?: 'member' | 'owner' } | undefined }>(
+    `${base}/:service_account_id`,
+    { schema: { params: accountParams, body: updateBody, response: { 200: accountSchema } } },
+    async (req) =>
+      accountObject(await updateServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id, req.body ?? {})),
   );
 
   app.delete<{ Params: AccountParams }>(`${base}/:service_account_id`, { schema: { params: accountParams } }, async (req) => {
