@@ -231,12 +231,18 @@ for (const engine of engines) {
       await setProject(false);
     });
 
-    it('stops honouring a key once its service account is deleted', async () => {
+    it('stops honouring a key once its service account is deleted or its project archived', async () => {
       const projectId = (await org().projects.create({ name: 'short-lived' })).id;
       const account = await org().projects.serviceAccounts.create(projectId, { name: 'temp' });
       assert.equal((await call(gateway, { key: account.api_key!.value })).status, 200);
       await org().projects.serviceAccounts.delete(account.id, { project_id: projectId });
       await within(1000, async () => (await call(gateway, { key: account.api_key!.value })).status === 401);
+      // and a key of an archived project stops working too
+      const archivedProject = (await org().projects.create({ name: 'to archive' })).id;
+      const kept = (await org().projects.serviceAccounts.create(archivedProject, { name: 'kept' })).api_key!.value;
+      assert.equal((await call(gateway, { key: kept })).status, 200);
+      await org().projects.archive(archivedProject);
+      await within(1000, async () => (await call(gateway, { key: kept })).status === 401);
     });
 
     it('answers /healthz over TLS', async () => {
