@@ -10,7 +10,11 @@ export interface RequestScope {
   readonly projectId: string | null;
 }
 
-/** The one decision both the gateway and the verify endpoint make: is this chain accepted here? */
+/**
+ * Is this chain accepted here? The verify endpoint and `certgate verify` ask this; the gateway makes the
+ * same decision from the same parts (TrustAnchors.inForce, verifyClientChain) inline, because it keeps
+ * verdicts against the anchor list's identity and answers an unusable project with a 401, not a 400.
+ */
 export async function decide(core: Core, scope: RequestScope, chain: readonly Buffer[]): Promise<Verdict> {
   const snapshot = await core.snapshots.get(scope.organizationId);
   if (scope.projectId !== null) requireUsableProject(scope.projectId, snapshot.project(scope.projectId));
