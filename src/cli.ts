@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError, gatewayConfig, serveConfig, verifyConfig } from './config.js';
 import { ApiError } from './domain/errors.js';
-import { startGateway } from './gateway/run.js';
-import { startServer } from './serve.js';
-import { runVerify } from './verify-command.js';
+import { startGateway } from './commands/gateway.js';
+import { startServer } from './commands/serve.js';
+import { runVerify } from './commands/verify.js';
 
 const USAGE = `usage: certgate <command> [flags]
 

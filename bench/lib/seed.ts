@@ -2,9 +2,8 @@
 // (Fastify's inject, no socket), the way an operator would with the SDK.
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../src/api/app.js';
-import { seedOrganization } from '../../src/serve.js';
-import { Core } from '../../src/service/core.js';
-import { openStore } from '../../src/store/open.js';
+import { seedAdminKey } from '../../src/commands/serve.js';
+import { openRuntime } from '../../src/runtime.js';
 
 export interface Seeded {
   readonly adminKey: string;
@@ -13,15 +12,17 @@ export interface Seeded {
   readonly certificateIds: readonly string[];
 }
 
-/** Makes a project with a service-account key, uploads the CA certificates and activates the first `activate` of them organization-wide. */
-export async function seedDataDir(dataDir: string, caPems: readonly string[], activate: number): Promise<Seeded> {
+/**
+ * Makes a project with a service-account key, uploads the CA certificates and activates the first `activate` of them
+ * organization-wide; with `filter`, sets that CEL filter on each activated certificate.
+ */
+export async function seedDataDir(dataDir: string, caPems: readonly string[], activate: number, filter?: string): Promise<Seeded> {
   const adminKey = `sk-admin-bench-${randomBytes(24).toString('base64url')}`;
-  const store = await openStore({ dataDir, databaseUrl: undefined });
-  await seedOrganization(store, adminKey, () => undefined);
-  const core = new Core(store);
-  const app = await buildApp({ core, logger: false });
+  const rt = await openRuntime({ dataDir, databaseUrl: undefined });
+  await seedAdminKey(rt, adminKey, () => undefined);
+  const app = await buildApp({ rt, logger: false });
   try {
-    const call = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+    const call = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => {
       const res = await app.inject({ method, url, headers: { authorization: `Bearer ${adminKey}` }, ...(payload ? { payload } : {}) });
       if (res.statusCode !== 200) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
       return res.json() as Record<string, any>;
@@ -35,10 +36,10 @@ export async function seedDataDir(dataDir: string, caPems: readonly string[], ac
     for (let i = 0; i < activate; i += 10) {
       await call('POST', '/v1/organization/certificates/activate', { certificate_ids: certificateIds.slice(i, Math.min(activate, i + 10)) });
     }
+    if (filter) for (const id of certificateIds.slice(0, activate)) await call('PUT', `/v1/organization/certificates/${id}/filter`, { expression: filter });
     return { adminKey, projectId: project.id, projectKey: account.api_key.value, certificateIds };
   } finally {
     await app.close();
-    core.close();
-    await store.close();
+    await rt.close();
   }
 }

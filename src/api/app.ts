@@ -1,41 +1,25 @@
-import { randomBytes } from 'node:crypto';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ApiError } from '../domain/errors.js';
-import type { Core } from '../service/core.js';
-import { KeyResolver } from '../service/keys.js';
+import { newRequestId } from '../http/request-id.js';
+import type { Runtime } from '../runtime.js';
 import { requireAdminKey } from './auth.js';
 import { handleError } from './errors.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceAccountRoutes } from './routes/service-accounts.js';
 import { verifyRoutes } from './routes/verify.js';
+import { filterRoutes } from './routes/filters.js';
 import { errorResponse } from './wire.js';
 
 export interface AppDeps {
-  readonly core: Core;
+  readonly rt: Runtime;
   /** pino logger options, or false for none (tests) */
   readonly logger?: boolean | object | FastifyBaseLogger;
 }
 
 /** Certificates carry at most 16 KiB of PEM; JSON escaping and a name fit well within this. */
 export const BODY_LIMIT = 64 * 1024;
-
-// Request ids are drawn from a pooled random buffer: one system call per 512 ids, not one per request.
-const ID_BYTES = 12;
-const ID_POOL = ID_BYTES * 512;
-let idPool = randomBytes(ID_POOL);
-let idOffset = 0;
-
-export function newRequestId(): string {
-  if (idOffset === ID_POOL) {
-    idPool = randomBytes(ID_POOL);
-    idOffset = 0;
-  }
-  const id = idPool.toString('hex', idOffset, idOffset + ID_BYTES);
-  idOffset += ID_BYTES;
-  return `req_${id}`;
-}
 
 // Bodies are validated as sent (no type coercion, unknown fields refused);
 // query strings are text, so their numbers and booleans are coerced.
@@ -70,18 +54,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    if (deps.core.store.ready()) return { status: 'ready' };
+    if (deps.rt.store.ready()) return { status: 'ready' };
     const err = new ApiError('not_ready', 'The database connection is down; certgate is reconnecting.');
     return reply.status(err.status).send(err.toBody());
   });
 
-  const keys = new KeyResolver(deps.core.store, deps.core.snapshots);
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireAdminKey(keys));
-    certificateRoutes(v1, deps.core);
-    projectRoutes(v1, deps.core);
-    serviceAccountRoutes(v1, deps.core);
-    verifyRoutes(v1, deps.core);
+    v1.addHook('onRequest', requireAdminKey(deps.rt.keys));
+    certificateRoutes(v1, deps.rt);
+    filterRoutes(v1, deps.rt);
+    projectRoutes(v1, deps.rt);
+    serviceAccountRoutes(v1, deps.rt);
+    verifyRoutes(v1, deps.rt);
   });
   return app;
 }

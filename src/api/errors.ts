@@ -1,10 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
-import { isStoreUnavailable } from '../store/store.js';
-
-export function unavailable(): ApiError {
-  return new ApiError('database_unavailable', 'The database is unavailable; nothing was changed. Retry shortly.');
-}
+import { toApiError as envelope } from '../http/envelope.js';
 
 interface ValidationIssue {
   keyword: string;
@@ -56,7 +52,8 @@ const fastifyCodes: Record<string, ApiError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new ApiError('bad_request', 'The Content-Length header does not match the body.'),
 };
 
-export function toApiError(err: FastifyError): ApiError | undefined {
+/** Fastify's own errors (validation, body parsing) as ours; undefined for anything else. */
+function fromFastify(err: FastifyError): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err.validation && err.validation.length > 0) {
     return validationError(err.validation[0] as ValidationIssue, err.validationContext ?? 'body');
@@ -70,13 +67,8 @@ export function toApiError(err: FastifyError): ApiError | undefined {
 }
 
 export function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const known = toApiError(err) ?? (isStoreUnavailable(err) ? unavailable() : undefined);
-  if (known) {
-    void reply.status(known.status).send(known.toBody());
-    return;
-  }
-  // The cause goes to the log (never the body or a request's secrets); the client gets a generic 500.
-  request.log.error({ err }, 'unhandled error');
-  const internal = new ApiError('internal_error', 'The server had an error while processing the request.');
-  void reply.status(internal.status).send(internal.toBody());
+  const known = fromFastify(err) ?? envelope(err);
+  // The cause goes to the log (never the body or a request's secrets); the client gets the envelope.
+  if (known.status >= 500) request.log.error({ err: known.cause ?? err, code: known.code }, 'request failed');
+  void reply.status(known.status).send(known.toBody());
 }

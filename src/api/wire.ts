@@ -1,6 +1,6 @@
 import type { CertificateRecord, ProjectRecord } from '../domain/model.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, type Order, type PageRequest } from '../domain/pagination.js';
-import type { ScopedCertificate } from '../service/certificates.js';
+import type { ScopedCertificate } from '../services/certificates.js';
 
 // Wire shapes: the JSON schemas Fastify validates requests against and
 // serializes responses from, and the functions that build those objects.

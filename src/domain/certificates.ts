@@ -1,12 +1,11 @@
 import { ApiError } from './errors.js';
-import { isId } from './ids.js';
+import { shownId } from './ids.js';
 import { ORGANIZATION_SCOPE, type ActivationRecord, type CertificateRecord } from './model.js';
 
 // The certificate, activation and deletion rules, free of I/O.
 
 export const MAX_CERTIFICATES_PER_ORGANIZATION = 50;
 export const MAX_TOGGLE_IDS = 10;
-export const MAX_NAME_LENGTH = 256;
 
 export function checkCertificateLimit(currentCount: number): void {
   if (currentCount >= MAX_CERTIFICATES_PER_ORGANIZATION) {
@@ -17,35 +16,22 @@ export function checkCertificateLimit(currentCount: number): void {
   }
 }
 
-export function checkName(name: string, param = 'name'): string {
-  if (name.length > MAX_NAME_LENGTH) {
-    throw new ApiError('invalid_value', `${param} must be at most ${MAX_NAME_LENGTH} characters long.`, param);
-  }
-  return name;
-}
-
 export function checkNotDuplicate(existing: CertificateRecord | undefined): void {
   if (existing) {
     throw new ApiError('duplicate_certificate', `This certificate has already been uploaded to the organization as ${existing.id}.`, 'certificate');
   }
 }
 
-/** The ids of an activate/deactivate call: 1 to 10 after folding duplicates, request order kept. */
+/** The ids of an activate/deactivate call: 1 to 10 as sent, then duplicates folded, request order kept. */
 export function toggleIds(ids: readonly string[]): string[] {
-  const unique = [...new Set(ids)];
-  if (unique.length < 1 || unique.length > MAX_TOGGLE_IDS) {
-    throw new ApiError(
-      'invalid_value',
-      `certificate_ids must hold between 1 and ${MAX_TOGGLE_IDS} distinct certificate ids; it holds ${unique.length}.`,
-      'certificate_ids',
-    );
+  if (ids.length < 1 || ids.length > MAX_TOGGLE_IDS) {
+    throw new ApiError('invalid_value', `certificate_ids must hold between 1 and ${MAX_TOGGLE_IDS} certificate ids; it holds ${ids.length}.`, 'certificate_ids');
   }
-  return unique;
+  return [...new Set(ids)];
 }
 
 export function certificateNotFound(id: string, param: string | null = null): ApiError {
-  const shown = isId('cert', id) ? id : JSON.stringify(id.slice(0, 80));
-  return new ApiError('certificate_not_found', `No certificate with id ${shown} exists in this organization.`, param);
+  return new ApiError('certificate_not_found', `No certificate with id ${shownId('cert', id)} exists in this organization.`, param);
 }
 
 /** All-or-nothing: the first unknown id refuses the whole batch. */
@@ -60,7 +46,7 @@ export function requireAll(ids: readonly string[], lookup: (id: string) => Certi
 export function checkActivatable(certificate: CertificateRecord, nowSeconds: number): void {
   if (certificate.expiresAt <= nowSeconds) {
     throw new ApiError(
-      'certificate_expired',
+      'expired_certificate',
       `Certificate ${certificate.id} expired at ${new Date(certificate.expiresAt * 1000).toISOString()} and cannot be activated.`,
       'certificate_ids',
     );

@@ -57,3 +57,8 @@ export function idSeconds(id: string): number {
   for (const ch of body.slice(0, 10)) value = (value << 5n) | BigInt(ALPHABET.indexOf(ch));
   return Math.floor(Number(value) / 1000);
 }
+
+/** An id as it may be quoted back in a message: as is when well formed, else JSON-quoted and cut short. */
+export function shownId(prefix: IdPrefix, value: string): string {
+  return isId(prefix, value) ? value : JSON.stringify(value.slice(0, 80));
+}

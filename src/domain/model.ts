@@ -10,6 +10,10 @@ export interface CertificateRecord {
   readonly validAt: number;
   readonly expiresAt: number;
   readonly createdAt: number;
+  /** the anchor's CEL filter (a certgate extension), null when none */
+  readonly filterExpression: string | null;
+  /** when the filter was last set or removed, null when never */
+  readonly filterUpdatedAt: number | null;
 }
 
 export interface ProjectRecord {
@@ -53,3 +57,6 @@ export interface ProjectKeyOwner extends KeyOwner {
   readonly projectId: string;
   readonly serviceAccountId: string;
 }
+
+/** The organization a single-tenant certgate serves. */
+export const DEFAULT_ORGANIZATION_ID = 'org-default';

@@ -3,14 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { bearerToken, invalidKey, missingKey } from '../api/auth.js';
-import { newRequestId } from '../api/app.js';
-import { unavailable } from '../api/errors.js';
-import { isStoreUnavailable } from '../store/store.js';
 import { ApiError } from '../domain/errors.js';
-import { verifyClientChain, type TrustAnchor, type Verdict } from '../domain/verify.js';
-import type { Core } from '../service/core.js';
-import { KeyResolver } from '../service/keys.js';
+import { sendError, toApiError } from '../http/envelope.js';
+import { newRequestId } from '../http/request-id.js';
+import type { Runtime } from '../runtime.js';
+import { admitRequest, type Presented } from '../services/admission.js';
 import { Upstream } from './proxy.js';
 
 export interface GatewayOptions {
@@ -41,56 +38,29 @@ export function peerChain(leaf: X509Certificate | undefined): Buffer[] {
   return chain;
 }
 
-/**
- * A connection's certificate does not change, so its verdict is kept on the
- * connection, but only for the very anchor list it was reached with: any
- * change of the anchors in force makes a new list, and so a new verdict.
- */
-const perConnection = new WeakMap<TLSSocket, { anchors: readonly TrustAnchor[]; verdict: Verdict }>();
-
-/**
- * Clients reconnect with the same certificate, so an acceptance is also shared
- * across connections, keyed by the leaf's fingerprint under the same anchor
- * list. Only leaves issued directly by an anchor qualify: a verdict reached
- * through intermediates depends on what else the client sends.
- */
-const acceptedLeaves = new WeakMap<readonly TrustAnchor[], Map<string, Verdict>>();
-const MAX_SHARED_VERDICTS = 10_000;
-
-function verdictFor(socket: TLSSocket, anchors: readonly TrustAnchor[], now: Date): Verdict {
-  const kept = perConnection.get(socket);
-  if (kept && kept.anchors === anchors && now.getTime() <= kept.verdict.until) return kept.verdict;
-  const leaf = socket.getPeerX509Certificate();
-  let shared = acceptedLeaves.get(anchors);
-  let verdict = leaf ? shared?.get(leaf.fingerprint256) : undefined;
-  if (!verdict || now.getTime() > verdict.until) {
-    verdict = verifyClientChain(peerChain(leaf), anchors, now);
-    if (leaf && verdict.accepted && verdict.direct) {
-      if (!shared) acceptedLeaves.set(anchors, (shared = new Map()));
-      if (shared.size >= MAX_SHARED_VERDICTS) shared.clear();
-      shared.set(leaf.fingerprint256, verdict);
-    }
-  }
-  perConnection.set(socket, { anchors, verdict });
-  return verdict;
+/** What the TLS connection presented, read lazily: most requests reuse their connection's verdict and read nothing. */
+function presentedOn(socket: TLSSocket): Presented {
+  // Read once: a second getPeerX509Certificate() no longer links to the intermediates the client sent.
+  let leaf: X509Certificate | undefined | null = null;
+  const peer = () => (leaf === null ? (leaf = socket.getPeerX509Certificate()) : leaf);
+  return {
+    connection: socket,
+    chain: () => peerChain(peer()),
+    leafFingerprint: () => peer()?.fingerprint256,
+  };
 }
 
-function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
-  const body = JSON.stringify(err.toBody());
-  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
-  res.end(body);
-}
+const presentations = new WeakMap<TLSSocket, Presented>();
 
+/** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
-  private readonly keys: KeyResolver;
   private readonly upstream: Upstream;
   readonly server: Server;
 
   constructor(
-    private readonly core: Core,
+    private readonly rt: Runtime,
     private readonly options: GatewayOptions,
   ) {
-    this.keys = new KeyResolver(core.store, core.snapshots);
     this.upstream = new Upstream({ url: options.upstreamUrl, apiKey: options.upstreamApiKey });
     this.server = createServer(
       {
@@ -103,7 +73,8 @@ export class Gateway {
         minVersion: 'TLSv1.2',
       },
       (req, res) => {
-        this.handle(req, res).catch((err) => this.fail(res, err));
+        const requestId = newRequestId();
+        this.handle(req, res, requestId).catch((err) => this.fail(res, err, requestId));
       },
     );
     this.server.keepAliveTimeout = 30_000;
@@ -119,37 +90,29 @@ export class Gateway {
     return `https://${host}:${port}`;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = newRequestId();
-    (res as ServerResponse & { requestId?: string }).requestId = requestId;
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
-      res.end('{"status":"ok"}');
-      return;
-    }
+  private async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    if (req.url === '/healthz') return this.status(res, requestId, '{"status":"ok"}');
     if (req.url === '/readyz') {
-      if (!this.core.store.ready()) return sendError(res, new ApiError('not_ready', 'The database connection is down; the gateway enforces the anchors it last knew and is reconnecting.'), requestId);
-      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
-      res.end('{"status":"ready"}');
-      return;
+      if (this.rt.store.ready()) return this.status(res, requestId, '{"status":"ready"}');
+      return sendError(res, new ApiError('not_ready', 'The database connection is down; the gateway enforces the anchors it last knew and is reconnecting.'), requestId);
     }
-    const token = bearerToken(req.headers.authorization);
-    if (!token) return this.refuse(req, res, requestId, missingKey(), 'no_key');
-    const owner = await this.keys.projectKey(token);
-    if (!owner) return this.refuse(req, res, requestId, invalidKey('a project key (sk-svcacct-...) of a project behind this gateway'), 'unknown_key');
-    let snapshot = await this.core.snapshots.get(owner.organizationId);
-    if (!snapshot.project(owner.projectId)) snapshot = await this.core.snapshots.reload(owner.organizationId);
-    const project = snapshot.project(owner.projectId);
-    if (!project || project.archivedAt !== null) {
-      return this.refuse(req, res, requestId, new ApiError('invalid_api_key', 'The project of this key is archived; its keys can no longer be used.'), 'archived_project');
-    }
-    const anchors = this.core.trust.inForce(snapshot, owner.projectId);
-    if (anchors.length > 0) {
-      const verdict = verdictFor(req.socket as TLSSocket, anchors, this.core.clock());
-      if (verdict.refusal) {
-        const { code, reason, message } = verdict.refusal;
-        return this.refuse(req, res, requestId, new ApiError(code, `${message} (reason: ${reason})`, null, 403), reason);
-      }
+    const socket = req.socket as TLSSocket;
+    let presented = presentations.get(socket);
+    if (!presented) presentations.set(socket, (presented = presentedOn(socket)));
+    const admission = await admitRequest(this.rt, req.headers.authorization, presented);
+    if (!admission.admitted) {
+      this.options.log?.({
+        msg: 'request refused',
+        requestId,
+        method: req.method,
+        path: req.url?.split('?')[0],
+        status: admission.error.status,
+        code: admission.error.code,
+        reason: admission.reason,
+      });
+      // The request body is not wanted; drain it so the connection stays usable.
+      req.resume();
+      return sendError(res, admission.error, requestId);
     }
     try {
       await this.upstream.forward(req, res, requestId);
@@ -159,18 +122,17 @@ export class Gateway {
     }
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, requestId: string, err: ApiError, reason: string): void {
-    this.options.log?.({ msg: 'request refused', requestId, method: req.method, path: req.url?.split('?')[0], status: err.status, code: err.code, reason });
-    // The request body is not wanted; drain it so the connection stays usable.
-    req.resume();
-    sendError(res, err, requestId);
+  private status(res: ServerResponse, requestId: string, body: string): void {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+    res.end(body);
   }
 
-  private fail(res: ServerResponse, err: unknown): void {
-    const requestId = (res as ServerResponse & { requestId?: string }).requestId ?? newRequestId();
-    const known =
-      err instanceof ApiError ? err : isStoreUnavailable(err) ? unavailable() : new ApiError('internal_error', 'The gateway had an error while processing the request.');
-    if (!(err instanceof ApiError)) this.options.log?.({ msg: 'gateway error', requestId, error: err instanceof Error ? err.message : String(err) });
+  private fail(res: ServerResponse, err: unknown, requestId: string): void {
+    const known = toApiError(err);
+    if (known.cause !== undefined) {
+      const cause = known.cause instanceof Error ? known.cause.message : String(known.cause);
+      this.options.log?.({ msg: 'gateway error', requestId, code: known.code, error: cause });
+    }
     if (!res.headersSent) sendError(res, known, requestId);
     else res.destroy();
   }

@@ -37,6 +37,8 @@ export interface CertificatesTable {
   valid_at: number;
   expires_at: number;
   created_at: number;
+  filter_expression: string | null;
+  filter_updated_at: number | null;
 }
 
 /** scope is 'organization' or a project id */

@@ -6,7 +6,7 @@ import type { Store, WriteTransaction } from './store.js';
 
 /** What differs between engines; everything else is shared SQL in SqlStore. */
 export interface Engine {
-  readonly name: Store['engine'];
+  readonly name: 'sqlite' | 'postgres';
   readonly db: Kysely<Database>;
   /** Opens a transaction that will write: it must wait for, not fail on, a concurrent writer. */
   readonly beginWrite: string;
@@ -24,11 +24,9 @@ export interface Engine {
 type Conn = Kysely<Database> | Transaction<Database>;
 
 export class SqlStore implements Store {
-  readonly engine: Store['engine'];
   private readonly db: Kysely<Database>;
 
   constructor(private readonly impl: Engine) {
-    this.engine = impl.name;
     this.db = impl.db;
   }
 
@@ -237,12 +235,23 @@ class SqlWriteTransaction implements WriteTransaction {
         valid_at: c.validAt,
         expires_at: c.expiresAt,
         created_at: c.createdAt,
+        filter_expression: c.filterExpression,
+        filter_updated_at: c.filterUpdatedAt,
       })
       .execute();
   }
 
   async renameCertificate(id: string, name: string | null) {
     await this.conn.updateTable('certificates').set({ name }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
+
+  async setFilter(id: string, expression: string | null, now: number) {
+    await this.conn
+      .updateTable('certificates')
+      .set({ filter_expression: expression, filter_updated_at: now })
+      .where('id', '=', id)
+      .where('organization_id', '=', this.organizationId)
+      .execute();
   }
 
   async deleteCertificate(id: string) {
@@ -360,7 +369,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async deleteServiceAccount(id: string) {
-    await this.conn.deleteFrom('project_api_keys').where('service_account_id', '=', id).execute();
+    // its key goes with it: project_api_keys cascades on delete
     await this.conn.deleteFrom('service_accounts').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }
 }
@@ -376,6 +385,8 @@ function toCertificate(r: Row<'certificates'>): CertificateRecord {
     validAt: Number(r.valid_at),
     expiresAt: Number(r.expires_at),
     createdAt: Number(r.created_at),
+    filterExpression: r.filter_expression,
+    filterUpdatedAt: r.filter_updated_at === null ? null : Number(r.filter_updated_at),
   };
 }
 

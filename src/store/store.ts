@@ -15,7 +15,6 @@ import type {
  * hold across processes.
  */
 export interface Store {
-  readonly engine: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
 
@@ -66,6 +65,7 @@ export interface WriteTransaction {
   certificateByFingerprint(fingerprint: string): Promise<CertificateRecord | undefined>;
   insertCertificate(record: CertificateRecord): Promise<void>;
   renameCertificate(id: string, name: string | null): Promise<void>;
+  setFilter(id: string, expression: string | null, now: number): Promise<void>;
   deleteCertificate(id: string): Promise<void>;
 
   activations(certificateIds: readonly string[]): Promise<ActivationRecord[]>;

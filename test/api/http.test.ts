@@ -99,15 +99,15 @@ for (const engine of engines) {
       assertEnvelope(await server.request('GET', `/v1/organization/certificates/${up.body.id}?include[]=secrets`), 400, 'invalid_value');
     });
 
-    it('refuses an upload that breaks a CA rule, with invalid_certificate, storing nothing', async () => {
+    it('refuses an upload that breaks a CA rule, with mtls_certificate_invalid, storing nothing', async () => {
       const before = await count();
       const leaf = await makeCa({ ca: false });
       const res = await upload({ certificate: leaf.pem });
-      assertEnvelope(res, 400, 'invalid_certificate', 'certificate');
+      assertEnvelope(res, 400, 'mtls_certificate_invalid', 'certificate');
       assert.match(res.body.error.message, /not a CA/);
       const withKey = await makeCa();
       const keyRes = await upload({ certificate: withKey.pem + withKey.keyPem });
-      assertEnvelope(keyRes, 400, 'invalid_certificate');
+      assertEnvelope(keyRes, 400, 'mtls_certificate_invalid');
       assert.match(keyRes.body.error.message, /private key/);
       assert.equal(await count(), before);
     });
@@ -154,14 +154,16 @@ for (const engine of engines) {
       assert.equal(list.body.data.find((c: any) => c.id === a).active, false);
     });
 
-    it('takes 1 to 10 distinct ids per toggle, folding duplicates', async () => {
+    it('takes 1 to 10 ids per toggle, counted as sent, folding duplicates', async () => {
       assertEnvelope(await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: [] }), 400, 'invalid_value', 'certificate_ids');
       assertEnvelope(await server.request('POST', '/v1/organization/certificates/activate', {}), 400, 'missing_required_parameter');
       assertEnvelope(await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: 'cert_x' }), 400, 'invalid_type');
       const eleven = Array.from({ length: 11 }, (_, i) => `cert_${i}`);
       assertEnvelope(await server.request('POST', '/v1/organization/certificates/deactivate', { certificate_ids: eleven }), 400, 'invalid_value');
       const id = (await upload({ certificate: (await makeCa()).pem })).body.id;
-      const folded = await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: Array(12).fill(id) });
+      // the count is what the client sent: the same id eleven times is eleven ids
+      assertEnvelope(await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: Array(11).fill(id) }), 400, 'invalid_value');
+      const folded = await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: Array(10).fill(id) });
       assert.equal(folded.status, 200);
       assert.equal(folded.body.object, 'organization.certificate.activation');
       assert.equal(folded.body.data.length, 1);
@@ -177,7 +179,7 @@ for (const engine of engines) {
       const id = (await upload({ certificate: ca.pem })).body.id;
       server.clock.offsetMs = 3 * 86400_000;
       try {
-        assertEnvelope(await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: [id] }), 400, 'certificate_expired');
+        assertEnvelope(await server.request('POST', '/v1/organization/certificates/activate', { certificate_ids: [id] }), 400, 'expired_certificate');
         assert.equal((await server.request('POST', '/v1/organization/certificates/deactivate', { certificate_ids: [id] })).status, 200);
       } finally {
         server.clock.offsetMs = 0;

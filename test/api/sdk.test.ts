@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { hashKey } from '../../src/service/keys.js';
+import { hashKey } from '../../src/state/keys.js';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
 import { startTestServer, type TestServer } from '../support/server.js';

@@ -37,7 +37,8 @@ for (const engine of engines) {
     it('says no certificate is required while no anchor is in force', async () => {
       const res = await verify((await makeClient(orgCa)).pem);
       assert.equal(res.status, 200);
-      assert.deepEqual(Object.keys(res.body).sort(), ['accepted', 'certificate_id', 'checks', 'object', 'required', 'scope']);
+      assert.deepEqual(Object.keys(res.body).sort(), ['accepted', 'certificate_id', 'checks', 'object', 'refusal', 'required', 'scope']);
+      assert.equal(res.body.refusal, null);
       assert.equal(res.body.object, 'certificate.verification');
       assert.equal(res.body.required, false);
       assert.equal(res.body.accepted, true);
@@ -55,9 +56,23 @@ for (const engine of engines) {
       assert.equal(org.body.certificate_id, orgCaId);
       assert.deepEqual(
         org.body.checks.map((c: any) => [c.name, c.passed]),
-        ['certificate_present', 'well_formed', 'authority_key_identifier', 'subject_key_identifier', 'trusted_issuer', 'validity', 'key_usage', 'extended_key_usage'].map((n) => [n, true]),
+        [
+          'certificate_present',
+          'well_formed',
+          'authority_key_identifier',
+          'subject_key_identifier',
+          'trusted_issuer',
+          'path_length',
+          'name_constraints',
+          'validity',
+          'critical_extensions',
+          'key_usage',
+          'extended_key_usage',
+          'filter',
+        ].map((n) => [n, true]),
       );
       const proj = await verify((await makeClient(projCa)).pem, project);
+      assert.equal(proj.body.checks[0].name, 'project_usable');
       assert.equal(proj.body.scope, 'project');
       assert.equal(proj.body.certificate_id, projCaId);
       // the project anchor does not count outside its project
@@ -71,6 +86,7 @@ for (const engine of engines) {
       assert.equal(res.body.accepted, false);
       const failed = res.body.checks.filter((c: any) => !c.passed);
       assert.deepEqual(failed.map((c: any) => c.name), ['extended_key_usage']);
+      assert.deepEqual(res.body.refusal, { code: 'certificate_verification_failed', reason: 'missing_client_auth_eku', message: failed[0].message });
       assert.match(failed[0].message, /TLS Web Client Authentication/);
     });
 
@@ -78,7 +94,7 @@ for (const engine of engines) {
       const client = await makeClient(orgCa);
       const withKey = await verify(client.pem + client.keyPem);
       assert.equal(withKey.status, 400);
-      assert.equal(withKey.body.error.code, 'invalid_certificate');
+      assert.equal(withKey.body.error.code, 'mtls_certificate_invalid');
       assert.equal((await verify('not a certificate')).status, 400);
       assert.equal((await verify(client.pem, 'proj_unknown')).status, 404);
       assert.equal((await server.request('POST', '/v1/organization/certificates/verify', {})).status, 400);

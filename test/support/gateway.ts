@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { Gateway } from '../../src/gateway/server.js';
+import { startGateway } from '../../src/commands/gateway.js';
+import { gatewayConfig } from '../../src/config.js';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
-import { Core } from '../../src/service/core.js';
-import { openStore } from '../../src/store/open.js';
+import type { Runtime } from '../../src/runtime.js';
 import type { Store } from '../../src/store/store.js';
 import type { Issued } from './pki.js';
 
@@ -59,28 +59,17 @@ export interface TestGateway {
   readonly url: string;
   readonly ca: string;
   readonly store: Store;
-  readonly core: Core;
+  readonly rt: Runtime;
   close(): Promise<void>;
 }
 
-/** A gateway on its own store connection to the same data, as a separate process would have. */
+/** A gateway on its own store connection to the same data, as a separate process would have, started as the gateway command starts one. */
 export async function startTestGateway(place: { dataDir: string; databaseUrl?: string }, upstreamUrl: string, upstreamApiKey?: string): Promise<TestGateway> {
   const tls = await selfSignedLocalhost();
-  const store = await openStore({ dataDir: place.dataDir, databaseUrl: place.databaseUrl });
-  const core = new Core(store);
-  const gateway = new Gateway(core, { host: '127.0.0.1', port: 0, tls, upstreamUrl, upstreamApiKey });
-  const url = await gateway.listen();
-  return {
-    url,
-    ca: tls.cert,
-    store,
-    core,
-    async close() {
-      await gateway.close();
-      core.close();
-      await store.close();
-    },
-  };
+  const args = ['--port', '0', '--upstream-url', upstreamUrl, ...(upstreamApiKey ? ['--upstream-api-key', upstreamApiKey] : [])];
+  args.push(...(place.databaseUrl ? ['--database-url', place.databaseUrl] : ['--data-dir', place.dataDir]));
+  const running = await startGateway(gatewayConfig(args, {}), { quiet: true, tls });
+  return { url: running.url, ca: tls.cert, store: running.rt.store, rt: running.rt, close: () => running.close() };
 }
 
 export interface CallResult {

@@ -4,7 +4,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { toPem } from '../../src/domain/pem.js';
+import { toPem } from '../../src/domain/x509/pem.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { buildApp } from '../../src/api/app.js';
-import { seedOrganization } from '../../src/serve.js';
-import { Core } from '../../src/service/core.js';
-import { openStore } from '../../src/store/open.js';
+import { seedAdminKey } from '../../src/commands/serve.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { Store } from '../../src/store/store.js';
 
 export const ADMIN_KEY = 'sk-admin-test-0123456789abcdefghijklmnop';
@@ -22,7 +21,7 @@ export interface TestServer {
   /** the SQLite data directory ('' on PostgreSQL) */
   readonly dataDir: string;
   readonly store: Store;
-  readonly core: Core;
+  readonly rt: Runtime;
   readonly sdk: OpenAI;
   /** the clock the server reads; tests may move it */
   readonly clock: { offsetMs: number };
@@ -37,12 +36,11 @@ export interface TestServer {
 export async function startTestServer(options: { dataDir?: string; databaseUrl?: string; adminKey?: string } = {}): Promise<TestServer> {
   const own = options.dataDir || options.databaseUrl ? undefined : tempDir();
   const dataDir = options.dataDir ?? own?.path ?? '';
-  const store = await openStore({ dataDir, databaseUrl: options.databaseUrl });
-  const adminKey = options.adminKey ?? ADMIN_KEY;
-  await seedOrganization(store, adminKey, () => undefined);
   const clock = { offsetMs: 0 };
-  const core = new Core(store, () => new Date(Date.now() + clock.offsetMs));
-  const app = await buildApp({ core, logger: false });
+  const rt = await openRuntime({ dataDir, databaseUrl: options.databaseUrl }, { clock: () => new Date(Date.now() + clock.offsetMs) });
+  const adminKey = options.adminKey ?? ADMIN_KEY;
+  await seedAdminKey(rt, adminKey, () => undefined);
+  const app = await buildApp({ rt, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const baseURL = `${url}/v1`;
@@ -51,8 +49,8 @@ export async function startTestServer(options: { dataDir?: string; databaseUrl?:
     url,
     baseURL,
     dataDir,
-    store,
-    core,
+    store: rt.store,
+    rt,
     sdk,
     clock,
     async request(method, path, body, headers = {}) {
@@ -73,8 +71,7 @@ export async function startTestServer(options: { dataDir?: string; databaseUrl?:
     },
     async close() {
       await app.close();
-      core.close();
-      await store.close();
+      await rt.close();
       own?.remove();
     },
   };

@@ -8,8 +8,8 @@ import {
   setActive,
   uploadCertificate,
   type UploadInput,
-} from '../../service/certificates.js';
-import type { Core } from '../../service/core.js';
+} from '../../services/certificates.js';
+import type { Runtime } from '../../runtime.js';
 import {
   certificateObject,
   certificateSchema,
@@ -59,18 +59,18 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const orgItem = scopedCertificateObject('organization.certificate');
 const projectItem = scopedCertificateObject('organization.project.certificate');
 
-export function certificateRoutes(app: FastifyInstance, core: Core): void {
+export function certificateRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: UploadInput }>(
     '/v1/organization/certificates',
     { schema: { body: uploadBody, response: { 200: certificateSchema } } },
-    async (req) => certificateObject(await uploadCertificate(core, req.admin.organizationId, req.body)),
+    async (req) => certificateObject(await uploadCertificate(rt, req.admin.organizationId, req.body)),
   );
 
   /** A list page as JSON text, remembered for as long as the snapshot it was read from is current. */
   async function listText(reply: FastifyReply, organizationId: string, scope: string, query: PageQuery, item: typeof orgItem): Promise<string> {
     const request = pageRequest(query);
     const key = `certificates|${scope}|${request.limit}|${request.order}|${request.after ?? ''}`;
-    return core.snapshots.memo(organizationId, key, (snapshot) => {
+    return rt.memo(organizationId, key, (snapshot) => {
       const page = certificatePage(snapshot, scope, request);
       return reply.serialize({ object: 'list', ...page, data: page.data.map(item) }) as string;
     });
@@ -88,7 +88,7 @@ export function certificateRoutes(app: FastifyInstance, core: Core): void {
     { schema: { params: idParams, querystring: retrieveQuery, response: { 200: certificateSchema } } },
     async (req) => {
       const include = [...(req.query.include ?? []), ...(req.query['include[]'] ?? [])];
-      const found = await getCertificate(core, req.admin.organizationId, req.params.certificate_id);
+      const found = await getCertificate(rt, req.admin.organizationId, req.params.certificate_id);
       return certificateObject(found, include.includes('content'));
     },
   );
@@ -97,14 +97,14 @@ export function certificateRoutes(app: FastifyInstance, core: Core): void {
     '/v1/organization/certificates/:certificate_id',
     { schema: { params: idParams, body: renameBody, response: { 200: certificateSchema } } },
     async (req) =>
-      certificateObject(await renameCertificate(core, req.admin.organizationId, req.params.certificate_id, req.body?.name)),
+      certificateObject(await renameCertificate(rt, req.admin.organizationId, req.params.certificate_id, req.body?.name)),
   );
 
   app.delete<{ Params: { certificate_id: string } }>(
     '/v1/organization/certificates/:certificate_id',
     { schema: { params: idParams } },
     async (req) => {
-      await deleteCertificate(core, req.admin.organizationId, req.params.certificate_id);
+      await deleteCertificate(rt, req.admin.organizationId, req.params.certificate_id);
       return { id: req.params.certificate_id, object: 'certificate.deleted' };
     },
   );
@@ -115,7 +115,7 @@ export function certificateRoutes(app: FastifyInstance, core: Core): void {
       `/v1/organization/certificates/${verb}`,
       { schema: { body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
       async (req) => {
-        const items = await setActive(core, req.admin.organizationId, ORGANIZATION_SCOPE, req.body.certificate_ids, active);
+        const items = await setActive(rt, req.admin.organizationId, ORGANIZATION_SCOPE, req.body.certificate_ids, active);
         return { object: `organization.certificate.${noun}`, data: items.map(orgItem) };
       },
     );
@@ -123,7 +123,7 @@ export function certificateRoutes(app: FastifyInstance, core: Core): void {
       `/v1/organization/projects/:project_id/certificates/${verb}`,
       { schema: { params: projectParams, body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
       async (req) => {
-        const items = await setActive(core, req.admin.organizationId, req.params.project_id, req.body.certificate_ids, active);
+        const items = await setActive(rt, req.admin.organizationId, req.params.project_id, req.body.certificate_ids, active);
         return { object: `organization.project.certificate.${noun}`, data: items.map(projectItem) };
       },
     );

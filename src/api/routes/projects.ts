@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Core } from '../../service/core.js';
-import { archiveProject, createProject, getProject, listProjects, updateProject } from '../../service/projects.js';
+import type { Runtime } from '../../runtime.js';
+import { archiveProject, createProject, getProject, listProjects, updateProject } from '../../services/projects.js';
 import { listSchema, pageQuery, pageRequest, projectObject, projectSchema, type PageQuery } from '../wire.js';
 
 const params = { type: 'object', properties: { project_id: { type: 'string' } } } as const;
@@ -35,18 +35,18 @@ const listQuery = {
 type CreateBody = { name: string; external_key_id?: string | null };
 type UpdateBody = { name?: string | null; external_key_id?: string | null };
 
-export function projectRoutes(app: FastifyInstance, core: Core): void {
+export function projectRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: CreateBody }>(
     '/v1/organization/projects',
     { schema: { body: createBody, response: { 200: projectSchema } } },
-    async (req) => projectObject(await createProject(core, req.admin.organizationId, req.body)),
+    async (req) => projectObject(await createProject(rt, req.admin.organizationId, req.body)),
   );
 
   app.get<{ Querystring: PageQuery & { include_archived?: boolean } }>(
     '/v1/organization/projects',
     { schema: { querystring: listQuery, response: { 200: listSchema(projectSchema) } } },
     async (req) => {
-      const page = await listProjects(core, req.admin.organizationId, pageRequest(req.query, 'asc'), req.query.include_archived ?? false);
+      const page = await listProjects(rt, req.admin.organizationId, pageRequest(req.query, 'asc'), req.query.include_archived ?? false);
       return { object: 'list', ...page, data: page.data.map(projectObject) };
     },
   );
@@ -54,18 +54,18 @@ export function projectRoutes(app: FastifyInstance, core: Core): void {
   app.get<{ Params: { project_id: string } }>(
     '/v1/organization/projects/:project_id',
     { schema: { params, response: { 200: projectSchema } } },
-    async (req) => projectObject(await getProject(core, req.admin.organizationId, req.params.project_id)),
+    async (req) => projectObject(await getProject(rt, req.admin.organizationId, req.params.project_id)),
   );
 
   app.post<{ Params: { project_id: string }; Body: UpdateBody | undefined }>(
     '/v1/organization/projects/:project_id',
     { schema: { params, body: updateBody, response: { 200: projectSchema } } },
-    async (req) => projectObject(await updateProject(core, req.admin.organizationId, req.params.project_id, req.body ?? {})),
+    async (req) => projectObject(await updateProject(rt, req.admin.organizationId, req.params.project_id, req.body ?? {})),
   );
 
   app.post<{ Params: { project_id: string } }>(
     '/v1/organization/projects/:project_id/archive',
     { schema: { params, response: { 200: projectSchema } } },
-    async (req) => projectObject(await archiveProject(core, req.admin.organizationId, req.params.project_id)),
+    async (req) => projectObject(await archiveProject(rt, req.admin.organizationId, req.params.project_id)),
   );
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceAccountRecord } from '../../domain/model.js';
-import type { Core } from '../../service/core.js';
-import { createServiceAccount, deleteServiceAccount, getServiceAccount, listServiceAccounts, updateServiceAccount } from '../../service/service-accounts.js';
+import type { Runtime } from '../../runtime.js';
+import { createServiceAccount, deleteServiceAccount, getServiceAccount, listServiceAccounts, updateServiceAccount } from '../../services/service-accounts.js';
 import { listSchema, pageQuery, pageRequest, type PageQuery } from '../wire.js';
 
 const base = '/v1/organization/projects/:project_id/service_accounts';
@@ -43,12 +43,12 @@ function accountObject(a: ServiceAccountRecord) {
 
 type AccountParams = { project_id: string; service_account_id: string };
 
-export function serviceAccountRoutes(app: FastifyInstance, core: Core): void {
+export function serviceAccountRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Params: { project_id: string }; Body: { name: string; create_service_account_only?: boolean | null } }>(
     base,
     { schema: { params: projectParams, body: createBody, response: { 200: createdSchema } } },
     async (req) => {
-      const { account, apiKey } = await createServiceAccount(core, req.admin.organizationId, req.params.project_id, req.body);
+      const { account, apiKey } = await createServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.body);
       return {
         ...accountObject(account),
         api_key: apiKey && {
@@ -66,7 +66,7 @@ export function serviceAccountRoutes(app: FastifyInstance, core: Core): void {
     base,
     { schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(accountSchema) } } },
     async (req) => {
-      const page = await listServiceAccounts(core, req.admin.organizationId, req.params.project_id, pageRequest(req.query, 'asc'));
+      const page = await listServiceAccounts(rt, req.admin.organizationId, req.params.project_id, pageRequest(req.query, 'asc'));
       return { object: 'list', ...page, data: page.data.map(accountObject) };
     },
   );
@@ -74,18 +74,18 @@ export function serviceAccountRoutes(app: FastifyInstance, core: Core): void {
   app.get<{ Params: AccountParams }>(
     `${base}/:service_account_id`,
     { schema: { params: accountParams, response: { 200: accountSchema } } },
-    async (req) => accountObject(await getServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id)),
+    async (req) => accountObject(await getServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.params.service_account_id)),
   );
 
   app.post<{ Params: AccountParams; Body: { name?: string; role?: 'member' | 'owner' } | undefined }>(
     `${base}/:service_account_id`,
     { schema: { params: accountParams, body: updateBody, response: { 200: accountSchema } } },
     async (req) =>
-      accountObject(await updateServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id, req.body ?? {})),
+      accountObject(await updateServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.params.service_account_id, req.body ?? {})),
   );
 
   app.delete<{ Params: AccountParams }>(`${base}/:service_account_id`, { schema: { params: accountParams } }, async (req) => {
-    await deleteServiceAccount(core, req.admin.organizationId, req.params.project_id, req.params.service_account_id);
+    await deleteServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.params.service_account_id);
     return { object: 'organization.project.service_account.deleted', id: req.params.service_account_id, deleted: true };
   });
 }

@@ -1,14 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import type { Verdict } from '../../domain/verify.js';
-import type { Core } from '../../service/core.js';
-import { chainFromPem, decide } from '../../service/verify.js';
+import type { Verdict } from '../../domain/checks/client.js';
+import { certificatesFromPem } from '../../domain/x509/pem.js';
+import type { Runtime } from '../../runtime.js';
+import { admitInScope, verdictOf } from '../../services/admission.js';
 
 const body = {
   type: 'object',
   additionalProperties: false,
   required: ['certificate'],
-  properties: { certificate: { type: 'string' }, project_id: { type: ['string', 'null'] } },
+  properties: { certificate: { type: 'string', maxLength: 64 * 1024 }, project_id: { type: ['string', 'null'], maxLength: 200 } },
 } as const;
+
+const nullableString = { type: ['string', 'null'] } as const;
 
 const verdictSchema = {
   type: 'object',
@@ -16,8 +19,12 @@ const verdictSchema = {
     object: { type: 'string' },
     accepted: { type: 'boolean' },
     required: { type: 'boolean' },
-    scope: { type: ['string', 'null'] },
-    certificate_id: { type: ['string', 'null'] },
+    scope: nullableString,
+    certificate_id: nullableString,
+    refusal: {
+      type: ['object', 'null'],
+      properties: { code: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' } },
+    },
     checks: {
       type: 'array',
       items: { type: 'object', properties: { name: { type: 'string' }, passed: { type: 'boolean' }, message: { type: 'string' } } },
@@ -26,18 +33,26 @@ const verdictSchema = {
 } as const;
 
 export function verdictObject(v: Verdict) {
-  return { object: 'certificate.verification', accepted: v.accepted, required: v.required, scope: v.scope, certificate_id: v.certificateId, checks: v.checks };
+  return {
+    object: 'certificate.verification',
+    accepted: v.accepted,
+    required: v.required,
+    scope: v.scope,
+    certificate_id: v.certificateId,
+    refusal: v.refusal,
+    checks: v.checks,
+  };
 }
 
-/** "Test this certificate": the gateway's decision for a chain, with every check, before any rollout. */
-export function verifyRoutes(app: FastifyInstance, core: Core): void {
+/** "Test this certificate": the gateway's own admission decision for a chain, with every check it ran. */
+export function verifyRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: { certificate: string; project_id?: string | null } }>(
     '/v1/organization/certificates/verify',
     { schema: { body, response: { 200: verdictSchema } } },
     async (req) => {
-      const chain = chainFromPem(req.body.certificate);
-      const verdict = await decide(core, { organizationId: req.admin.organizationId, projectId: req.body.project_id ?? null }, chain);
-      return verdictObject(verdict);
+      const chain = certificatesFromPem(req.body.certificate);
+      const admission = await admitInScope(rt, { organizationId: req.admin.organizationId, projectId: req.body.project_id ?? null }, { chain: () => chain });
+      return verdictObject(verdictOf(admission));
     },
   );
 }

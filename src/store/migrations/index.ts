@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import * as initial from './001_initial.js';
+import * as certificateFilters from './002_certificate_filters.js';
 
 export interface Migration {
   readonly name: string;
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** In the order they apply. Never edit a migration that has shipped: add the next one. */
-export const migrations: readonly Migration[] = [{ name: '001_initial', up: initial.up }];
+export const migrations: readonly Migration[] = [
+  { name: '001_initial', up: initial.up },
+  { name: '002_certificate_filters', up: certificateFilters.up },
+];

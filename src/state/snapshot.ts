@@ -1,10 +1,9 @@
-import {
-  ORGANIZATION_SCOPE,
-  type CertificateRecord,
-  type OrganizationState,
-  type ProjectRecord,
-  type ServiceAccountRecord,
-} from './model.js';
+import type {
+  CertificateRecord,
+  OrganizationState,
+  ProjectRecord,
+  ServiceAccountRecord,
+} from '../domain/model.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -52,9 +51,6 @@ export class OrganizationSnapshot {
     return this.activeByScope.get(scope) ?? NONE;
   }
 
-  activeForOrganization(): ReadonlySet<string> {
-    return this.activeIn(ORGANIZATION_SCOPE);
-  }
 }
 
 function byId(a: { id: string }, b: { id: string }): number {

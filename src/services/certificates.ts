@@ -2,20 +2,20 @@ import {
   checkActivatable,
   checkCertificateLimit,
   checkDeletable,
-  checkName,
   checkNotDuplicate,
   certificateNotFound,
   requireAll,
   toggleIds,
 } from '../domain/certificates.js';
 import { ApiError } from '../domain/errors.js';
+import { checkName } from '../domain/names.js';
 import { idSeconds, newId } from '../domain/ids.js';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { requireUsableProject } from '../domain/projects.js';
-import type { OrganizationSnapshot } from '../domain/snapshot.js';
-import { readTrustAnchor } from '../domain/x509.js';
-import type { Core } from './core.js';
+import type { OrganizationSnapshot } from '../state/snapshot.js';
+import { readTrustAnchor } from '../domain/checks/anchor.js';
+import type { Runtime } from '../runtime.js';
 
 export interface UploadInput {
   certificate?: string | undefined;
@@ -39,10 +39,10 @@ function uploadPayload(input: UploadInput): { payload: string; param: string } {
   throw new ApiError('missing_required_parameter', "Missing required parameter: 'certificate'.", 'certificate');
 }
 
-export async function uploadCertificate(core: Core, organizationId: string, input: UploadInput): Promise<CertificateRecord> {
+export async function uploadCertificate(rt: Runtime, organizationId: string, input: UploadInput): Promise<CertificateRecord> {
   const { payload, param } = uploadPayload(input);
-  const facts = readTrustAnchor(payload, core.clock(), param);
-  const name = input.name == null ? null : checkName(input.name);
+  const facts = readTrustAnchor(payload, rt.now(), param);
+  const name = input.name == null ? null : checkName(input.name, { required: false });
   const id = newId('cert');
   const record: CertificateRecord = {
     id,
@@ -52,8 +52,10 @@ export async function uploadCertificate(core: Core, organizationId: string, inpu
     validAt: Math.floor(facts.notBefore.getTime() / 1000),
     expiresAt: Math.floor(facts.notAfter.getTime() / 1000),
     createdAt: idSeconds(id),
+    filterExpression: null,
+    filterUpdatedAt: null,
   };
-  await core.write(organizationId, async (tx) => {
+  await rt.write(organizationId, async (tx) => {
     checkNotDuplicate(await tx.certificateByFingerprint(record.fingerprint));
     checkCertificateLimit(await tx.certificateCount());
     await tx.insertCertificate(record);
@@ -61,26 +63,26 @@ export async function uploadCertificate(core: Core, organizationId: string, inpu
   return record;
 }
 
-export async function getCertificate(core: Core, organizationId: string, id: string): Promise<CertificateRecord> {
-  const snapshot = await core.snapshots.get(organizationId);
+export async function getCertificate(rt: Runtime, organizationId: string, id: string): Promise<CertificateRecord> {
+  const snapshot = await rt.snapshot(organizationId);
   const found = snapshot.certificate(id);
   if (!found) throw certificateNotFound(id);
   return found;
 }
 
-export async function renameCertificate(core: Core, organizationId: string, id: string, name: string | null | undefined): Promise<CertificateRecord> {
-  return core.write(organizationId, async (tx) => {
+export async function renameCertificate(rt: Runtime, organizationId: string, id: string, name: string | null | undefined): Promise<CertificateRecord> {
+  return rt.write(organizationId, async (tx) => {
     const found = await tx.certificate(id);
     if (!found) throw certificateNotFound(id);
     if (name === undefined) return found;
-    const checked = name === null ? null : checkName(name);
+    const checked = name === null ? null : checkName(name, { required: false });
     await tx.renameCertificate(id, checked);
     return { ...found, name: checked };
   });
 }
 
-export async function deleteCertificate(core: Core, organizationId: string, id: string): Promise<void> {
-  await core.write(organizationId, async (tx) => {
+export async function deleteCertificate(rt: Runtime, organizationId: string, id: string): Promise<void> {
+  await rt.write(organizationId, async (tx) => {
     if (!(await tx.certificate(id))) throw certificateNotFound(id);
     checkDeletable(id, await tx.activations([id]));
     await tx.deleteCertificate(id);
@@ -96,15 +98,15 @@ export function certificatePage(snapshot: OrganizationSnapshot, scope: string, p
 
 /** Activates or deactivates 1–10 certificates in a scope, all or nothing, idempotently. */
 export async function setActive(
-  core: Core,
+  rt: Runtime,
   organizationId: string,
   scope: string,
   requestedIds: readonly string[],
   active: boolean,
 ): Promise<ScopedCertificate[]> {
   const ids = toggleIds(requestedIds);
-  const now = core.nowSeconds();
-  return core.write(organizationId, async (tx) => {
+  const now = rt.nowSeconds();
+  return rt.write(organizationId, async (tx) => {
     if (scope !== ORGANIZATION_SCOPE) requireUsableProject(scope, await tx.project(scope));
     const found = new Map<string, CertificateRecord>();
     for (const id of ids) {

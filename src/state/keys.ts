@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyOwner, ProjectKeyOwner } from '../domain/model.js';
-import { sha256Hex } from '../domain/pem.js';
+import { sha256Hex } from '../domain/x509/pem.js';
 import { isStoreUnavailable, type Store } from '../store/store.js';
-import type { Snapshots } from './core.js';
+import type { Snapshots } from './snapshots.js';
 
 // Keys are stored only as SHA-256 hashes. A key is high-entropy random text,
 // so a fast unsalted hash is the right tool: it makes lookup by hash a single

@@ -1,53 +1,54 @@
 import { idSeconds, newId } from '../domain/ids.js';
 import type { ProjectRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
-import { checkProjectName, projectNotFound, requireUsableProject } from '../domain/projects.js';
-import type { Core } from './core.js';
+import { checkName } from '../domain/names.js';
+import { projectNotFound, requireUsableProject } from '../domain/projects.js';
+import type { Runtime } from '../runtime.js';
 
 export async function createProject(
-  core: Core,
+  rt: Runtime,
   organizationId: string,
   input: { name: string; external_key_id?: string | null | undefined },
 ): Promise<ProjectRecord> {
   const id = newId('proj');
   const record: ProjectRecord = {
     id,
-    name: checkProjectName(input.name),
+    name: checkName(input.name),
     externalKeyId: input.external_key_id ?? null,
     createdAt: idSeconds(id),
     archivedAt: null,
   };
-  await core.write(organizationId, (tx) => tx.insertProject(record));
+  await rt.write(organizationId, (tx) => tx.insertProject(record));
   return record;
 }
 
 export async function listProjects(
-  core: Core,
+  rt: Runtime,
   organizationId: string,
   page: PageRequest,
   includeArchived: boolean,
 ): Promise<Page<ProjectRecord>> {
-  const snapshot = await core.snapshots.get(organizationId);
+  const snapshot = await rt.snapshot(organizationId);
   const projects = includeArchived ? snapshot.projects : snapshot.projects.filter((p) => p.archivedAt === null);
   return paginate(projects, page);
 }
 
-export async function getProject(core: Core, organizationId: string, id: string): Promise<ProjectRecord> {
-  const found = (await core.snapshots.get(organizationId)).project(id);
+export async function getProject(rt: Runtime, organizationId: string, id: string): Promise<ProjectRecord> {
+  const found = (await rt.snapshot(organizationId)).project(id);
   if (!found) throw projectNotFound(id);
   return found;
 }
 
 export async function updateProject(
-  core: Core,
+  rt: Runtime,
   organizationId: string,
   id: string,
   input: { name?: string | null | undefined; external_key_id?: string | null | undefined },
 ): Promise<ProjectRecord> {
-  return core.write(organizationId, async (tx) => {
+  return rt.write(organizationId, async (tx) => {
     const project = requireUsableProject(id, await tx.project(id));
     const patch: { name?: string; externalKeyId?: string | null } = {};
-    if (input.name != null) patch.name = checkProjectName(input.name);
+    if (input.name != null) patch.name = checkName(input.name);
     if (input.external_key_id !== undefined) patch.externalKeyId = input.external_key_id;
     await tx.updateProject(id, patch);
     return { ...project, ...patch };
@@ -59,9 +60,9 @@ export async function updateProject(
  * certificate activations are removed in the same transaction: nothing is
  * left enforcing, and its certificates can be deleted.
  */
-export async function archiveProject(core: Core, organizationId: string, id: string): Promise<ProjectRecord> {
-  const archivedAt = core.nowSeconds();
-  return core.write(organizationId, async (tx) => {
+export async function archiveProject(rt: Runtime, organizationId: string, id: string): Promise<ProjectRecord> {
+  const archivedAt = rt.nowSeconds();
+  return rt.write(organizationId, async (tx) => {
     const project = await tx.project(id);
     if (!project) throw projectNotFound(id);
     if (project.archivedAt !== null) return project;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { VerifyConfig } from './config.js';
-import type { Verdict } from './domain/verify.js';
-import { DEFAULT_ORGANIZATION_ID } from './serve.js';
-import { Core } from './service/core.js';
-import { chainFromPem, decide } from './service/verify.js';
-import { openStore } from './store/open.js';
+import type { Verdict } from '../domain/checks/client.js';
+import { DEFAULT_ORGANIZATION_ID } from '../domain/model.js';
+import { certificatesFromPem } from '../domain/x509/pem.js';
+import { openRuntime } from '../runtime.js';
+import { admitInScope, verdictOf } from '../services/admission.js';
+import type { VerifyConfig } from '../config.js';
 
 /** The verify endpoint's verdict, written for a person. */
 export function formatVerdict(verdict: Verdict, projectId: string | undefined): string {
@@ -22,16 +22,15 @@ export function formatVerdict(verdict: Verdict, projectId: string | undefined): 
   return lines.join('\n') + '\n';
 }
 
+/** certgate verify: the gateway's decision for a PEM chain, from the store itself. Exit status 0 accepted, 1 refused. */
 export async function runVerify(config: VerifyConfig, write: (text: string) => void): Promise<number> {
-  const chain = chainFromPem(readFileSync(config.certFile, 'utf8'), 'cert');
-  const store = await openStore(config);
-  const core = new Core(store);
+  const chain = certificatesFromPem(readFileSync(config.certFile, 'utf8'), 'cert');
+  const rt = await openRuntime(config);
   try {
-    const verdict = await decide(core, { organizationId: DEFAULT_ORGANIZATION_ID, projectId: config.projectId ?? null }, chain);
-    write(formatVerdict(verdict, config.projectId));
-    return verdict.accepted ? 0 : 1;
+    const admission = await admitInScope(rt, { organizationId: DEFAULT_ORGANIZATION_ID, projectId: config.projectId ?? null }, { chain: () => chain });
+    write(formatVerdict(verdictOf(admission), config.projectId));
+    return admission.admitted ? 0 : 1;
   } finally {
-    core.close();
-    await store.close();
+    await rt.close();
   }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ApiError } from '../errors.js';
 
 // PEM text handling: finding blocks, refusing private keys, canonical output.
 
@@ -26,6 +27,28 @@ export function pemBlocks(text: string): PemBlock[] {
 /** True when the text holds any kind of private key, PEM-armoured or not recognisably so. */
 export function containsPrivateKey(text: string): boolean {
   return /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text);
+}
+
+/**
+ * The DER of every certificate in a PEM text, in order: the one reading of
+ * certificate material that uploads, the verify endpoint and the CLI share.
+ * A private key anywhere in the text is refused and never read.
+ */
+export function certificatesFromPem(text: string, param = 'certificate'): Buffer[] {
+  if (containsPrivateKey(text)) {
+    throw new ApiError(
+      'mtls_certificate_invalid',
+      'The payload contains a private key. Send only certificates: a private key must never leave its owner, and certgate does not store it.',
+      param,
+    );
+  }
+  const certificates = pemBlocks(text)
+    .filter((block) => block.label === 'CERTIFICATE')
+    .map((block) => block.der);
+  if (certificates.length === 0) {
+    throw new ApiError('mtls_certificate_invalid', 'No PEM-encoded certificate (-----BEGIN CERTIFICATE-----) was found in the payload.', param);
+  }
+  return certificates;
 }
 
 export function toPem(label: string, der: Buffer): string {

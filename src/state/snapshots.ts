@@ -1,6 +1,5 @@
-import { OrganizationSnapshot } from '../domain/snapshot.js';
-import { isStoreUnavailable, type Store, type WriteTransaction } from '../store/store.js';
-import { TrustAnchors } from './trust.js';
+import { isStoreUnavailable, type Store } from '../store/store.js';
+import { OrganizationSnapshot } from './snapshot.js';
 
 /** After a failed load, how long the last good snapshot is served before the database is tried again. */
 const RETRY_AFTER_FAILURE_MS = 250;
@@ -94,35 +93,5 @@ export class Snapshots {
   close(): void {
     this.stopWatching();
     this.listeners.clear();
-  }
-}
-
-/** What every operation needs: the store, the snapshots over it, and the clock. */
-export class Core {
-  readonly snapshots: Snapshots;
-  readonly trust = new TrustAnchors();
-
-  constructor(
-    readonly store: Store,
-    readonly clock: () => Date = () => new Date(),
-  ) {
-    this.snapshots = new Snapshots(store);
-  }
-
-  nowSeconds(): number {
-    return Math.floor(this.clock().getTime() / 1000);
-  }
-
-  /** A write transaction for one organization; its snapshot is dropped once the transaction ends. */
-  async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    try {
-      return await this.store.write(organizationId, work);
-    } finally {
-      this.snapshots.invalidate(organizationId);
-    }
-  }
-
-  close(): void {
-    this.snapshots.close();
   }
 }

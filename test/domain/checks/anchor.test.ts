@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/domain/errors.js';
-import { toPem } from '../../src/domain/pem.js';
-import { readTrustAnchor, trustAnchorRules } from '../../src/domain/x509.js';
-import { KeyUsageFlags, makeCa, makeClient } from '../support/pki.js';
+import { anchorChecks, readTrustAnchor } from '../../../src/domain/checks/anchor.js';
+import { ApiError } from '../../../src/domain/errors.js';
+import { toPem } from '../../../src/domain/x509/pem.js';
+import { KeyUsageFlags, makeCa, makeClient } from '../../support/pki.js';
 
 const now = () => new Date();
 
@@ -28,26 +28,35 @@ describe('trust anchor rules', () => {
 
   it('lists the rules in the order they are checked', () => {
     assert.deepEqual(
-      trustAnchorRules.map((r) => r.name),
-      ['basic_constraints_ca', 'subject_key_identifier', 'authority_key_identifier', 'key_usage_cert_sign', 'not_expiring_within_a_day'],
+      anchorChecks.map((r) => r.name),
+      [
+        'basic_constraints_ca',
+        'subject_key_identifier',
+        'authority_key_identifier',
+        'key_usage_cert_sign',
+        'critical_extensions',
+        'name_constraints_supported',
+        'not_expired',
+        'not_expiring_within_a_day',
+      ],
     );
   });
 
-  const failing: [string, Parameters<typeof makeCa>[0], RegExp][] = [
-    ['CA:FALSE', { ca: false }, /not a CA/],
-    ['no Basic Constraints', { ca: null }, /not a CA/],
-    ['no Subject Key Identifier', { ski: false }, /Subject Key Identifier/],
-    ['no Authority Key Identifier', { aki: false }, /Authority Key Identifier/],
-    ['no Key Usage', { keyUsage: null }, /Certificate Sign and CRL Sign/],
-    ['Key Usage without CRL Sign', { keyUsage: KeyUsageFlags.keyCertSign }, /Certificate Sign and CRL Sign/],
-    ['Key Usage without Certificate Sign', { keyUsage: KeyUsageFlags.cRLSign }, /Certificate Sign and CRL Sign/],
-    ['expiring in 23 hours', { notAfter: new Date(Date.now() + 23 * 3600_000) }, /within one day/],
-    ['already expired', { notBefore: new Date(Date.now() - 10 * 86400_000), notAfter: new Date(Date.now() - 86400_000) }, /within one day/],
+  const failing: [string, Parameters<typeof makeCa>[0], RegExp, string][] = [
+    ['CA:FALSE', { ca: false }, /not a CA/, 'mtls_certificate_invalid'],
+    ['no Basic Constraints', { ca: null }, /not a CA/, 'mtls_certificate_invalid'],
+    ['no Subject Key Identifier', { ski: false }, /Subject Key Identifier/, 'mtls_certificate_invalid'],
+    ['no Authority Key Identifier', { aki: false }, /Authority Key Identifier/, 'mtls_certificate_invalid'],
+    ['no Key Usage', { keyUsage: null }, /Certificate Sign and CRL Sign/, 'mtls_certificate_invalid'],
+    ['Key Usage without CRL Sign', { keyUsage: KeyUsageFlags.keyCertSign }, /Certificate Sign and CRL Sign/, 'mtls_certificate_invalid'],
+    ['Key Usage without Certificate Sign', { keyUsage: KeyUsageFlags.cRLSign }, /Certificate Sign and CRL Sign/, 'mtls_certificate_invalid'],
+    ['expiring in 23 hours', { notAfter: new Date(Date.now() + 23 * 3600_000) }, /within one day/, 'expired_certificate'],
+    ['already expired', { notBefore: new Date(Date.now() - 10 * 86400_000), notAfter: new Date(Date.now() - 86400_000) }, /expired at/, 'expired_certificate'],
   ];
-  for (const [label, options, message] of failing) {
+  for (const [label, options, message, code] of failing) {
     it(`refuses a CA certificate with ${label}`, async () => {
       const err = refusal((await makeCa(options)).pem);
-      assert.equal(err.code, 'invalid_certificate');
+      assert.equal(err.code, code);
       assert.equal(err.status, 400);
       assert.equal(err.param, 'certificate');
       assert.match(err.message, message);
@@ -65,7 +74,7 @@ describe('trust anchor rules', () => {
     const facts = readTrustAnchor(first.pem + second.pem, now());
     assert.equal(facts.subject, 'CN=first');
     // and a bundle whose first certificate breaks a rule is refused, whatever follows
-    assert.equal(refusal(second.pem + first.pem).code, 'invalid_certificate');
+    assert.equal(refusal(second.pem + first.pem).code, 'mtls_certificate_invalid');
   });
 
   it('takes CRLF line endings and surrounding whitespace', async () => {
@@ -84,7 +93,7 @@ describe('trust anchor rules', () => {
 
   it('refuses text that holds no certificate, a corrupt one, and an oversized payload', async () => {
     assert.match(refusal('hello').message, /No PEM-encoded certificate/);
-    assert.match(refusal('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----').message, /could not be parsed/);
+    assert.match(refusal('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----').message, /not a strictly DER-encoded X.509 certificate/);
     const ca = await makeCa();
     assert.match(refusal(ca.pem + ' '.repeat(16 * 1024)).message, /16 KiB/);
   });
@@ -102,7 +111,7 @@ describe('trust anchor rules', () => {
         readTrustAnchor(toPem('CERTIFICATE', input), now());
       } catch (err) {
         assert.ok(err instanceof ApiError, `not an ApiError: ${String(err)}`);
-        assert.equal(err.code, 'invalid_certificate');
+        assert.equal(err.code, 'mtls_certificate_invalid');
         refused++;
       }
     }

@@ -1,10 +1,11 @@
-import { ApiError } from '../domain/errors.js';
+import { serviceAccountNotFound } from '../domain/service-accounts.js';
 import { idSeconds, newId } from '../domain/ids.js';
 import type { ServiceAccountRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
-import { checkProjectName, projectNotFound, requireUsableProject } from '../domain/projects.js';
-import type { Core } from './core.js';
-import { generateKey, hashKey, redactKey } from './keys.js';
+import { checkName } from '../domain/names.js';
+import { projectNotFound, requireUsableProject } from '../domain/projects.js';
+import type { Runtime } from '../runtime.js';
+import { generateKey, hashKey, redactKey } from '../state/keys.js';
 
 export interface CreatedServiceAccount {
   readonly account: ServiceAccountRecord;
@@ -12,13 +13,10 @@ export interface CreatedServiceAccount {
   readonly apiKey: { readonly id: string; readonly value: string } | null;
 }
 
-function notFound(id: string): ApiError {
-  return new ApiError('service_account_not_found', `No service account with id ${JSON.stringify(id.slice(0, 80))} exists in this project.`, 'service_account_id');
-}
 
 /** A service account with a project key (sk-svcacct-…), or without one when asked. */
 export async function createServiceAccount(
-  core: Core,
+  rt: Runtime,
   organizationId: string,
   projectId: string,
   input: { name: string; create_service_account_only?: boolean | null },
@@ -28,49 +26,49 @@ export async function createServiceAccount(
   const account: ServiceAccountRecord = {
     id,
     projectId,
-    name: checkProjectName(input.name),
+    name: checkName(input.name),
     role: keyless ? 'none' : 'member',
     createdAt: idSeconds(id),
   };
   const value = keyless ? null : generateKey('sk-svcacct-');
   const key = value === null ? null : { id: newId('key'), keyHash: hashKey(value), redactedValue: redactKey(value) };
-  await core.write(organizationId, async (tx) => {
+  await rt.write(organizationId, async (tx) => {
     requireUsableProject(projectId, await tx.project(projectId));
     await tx.insertServiceAccount(account, key);
   });
   return { account, apiKey: key && value ? { id: key.id, value } : null };
 }
 
-async function projectAccounts(core: Core, organizationId: string, projectId: string) {
-  const snapshot = await core.snapshots.get(organizationId);
+async function projectAccounts(rt: Runtime, organizationId: string, projectId: string) {
+  const snapshot = await rt.snapshot(organizationId);
   if (!snapshot.project(projectId)) throw projectNotFound(projectId);
   return snapshot.serviceAccounts.filter((a) => a.projectId === projectId);
 }
 
-export async function listServiceAccounts(core: Core, organizationId: string, projectId: string, page: PageRequest): Promise<Page<ServiceAccountRecord>> {
-  return paginate(await projectAccounts(core, organizationId, projectId), page);
+export async function listServiceAccounts(rt: Runtime, organizationId: string, projectId: string, page: PageRequest): Promise<Page<ServiceAccountRecord>> {
+  return paginate(await projectAccounts(rt, organizationId, projectId), page);
 }
 
-export async function getServiceAccount(core: Core, organizationId: string, projectId: string, id: string): Promise<ServiceAccountRecord> {
-  const found = (await projectAccounts(core, organizationId, projectId)).find((a) => a.id === id);
-  if (!found) throw notFound(id);
+export async function getServiceAccount(rt: Runtime, organizationId: string, projectId: string, id: string): Promise<ServiceAccountRecord> {
+  const found = (await projectAccounts(rt, organizationId, projectId)).find((a) => a.id === id);
+  if (!found) throw serviceAccountNotFound(id);
   return found;
 }
 
 /** Only the name and the role (member or owner) change. */
 export async function updateServiceAccount(
-  core: Core,
+  rt: Runtime,
   organizationId: string,
   projectId: string,
   id: string,
   input: { name?: string; role?: 'member' | 'owner' },
 ): Promise<ServiceAccountRecord> {
-  return core.write(organizationId, async (tx) => {
+  return rt.write(organizationId, async (tx) => {
     requireUsableProject(projectId, await tx.project(projectId));
     const found = await tx.serviceAccount(id);
-    if (!found || found.projectId !== projectId) throw notFound(id);
+    if (!found || found.projectId !== projectId) throw serviceAccountNotFound(id);
     const patch: { name?: string; role?: string } = {};
-    if (input.name !== undefined) patch.name = checkProjectName(input.name);
+    if (input.name !== undefined) patch.name = checkName(input.name);
     if (input.role !== undefined) patch.role = input.role;
     await tx.updateServiceAccount(id, patch);
     return { ...found, ...patch };
@@ -78,11 +76,11 @@ export async function updateServiceAccount(
 }
 
 /** Deleting a service account deletes its key with it: the key stops working at once. */
-export async function deleteServiceAccount(core: Core, organizationId: string, projectId: string, id: string): Promise<void> {
-  await core.write(organizationId, async (tx) => {
+export async function deleteServiceAccount(rt: Runtime, organizationId: string, projectId: string, id: string): Promise<void> {
+  await rt.write(organizationId, async (tx) => {
     if (!(await tx.project(projectId))) throw projectNotFound(projectId);
     const found = await tx.serviceAccount(id);
-    if (!found || found.projectId !== projectId) throw notFound(id);
+    if (!found || found.projectId !== projectId) throw serviceAccountNotFound(id);
     await tx.deleteServiceAccount(id);
   });
 }

@@ -1,30 +1,29 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { GatewayConfig } from '../config.js';
-import { Core } from '../service/core.js';
-import { openStore } from '../store/open.js';
-import { Gateway } from './server.js';
-import { selfSignedLocalhost } from './self-signed.js';
+import { Gateway } from '../gateway/server.js';
+import { selfSignedLocalhost } from '../gateway/self-signed.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 
 export interface RunningGateway {
   readonly url: string;
   readonly gateway: Gateway;
+  readonly rt: Runtime;
   close(): Promise<void>;
 }
 
 /** certgate gateway: the data plane over the same store as certgate serve. */
-export async function startGateway(config: GatewayConfig, options: { quiet?: boolean } = {}): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, options: RuntimeOptions & { quiet?: boolean; tls?: { cert: string; key: string } } = {}): Promise<RunningGateway> {
   const log = pino({ level: options.quiet ? 'silent' : config.logLevel });
-  let tls: { cert: string; key: string };
-  if (config.tlsCert && config.tlsKey) {
+  let tls = options.tls;
+  if (!tls && config.tlsCert && config.tlsKey) {
     tls = { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
-  } else {
+  } else if (!tls) {
     tls = await selfSignedLocalhost();
     log.warn('no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only');
   }
-  const store = await openStore(config);
-  const core = new Core(store);
-  const gateway = new Gateway(core, {
+  const rt = await openRuntime(config, options);
+  const gateway = new Gateway(rt, {
     host: config.host,
     port: config.port,
     tls,
@@ -37,10 +36,10 @@ export async function startGateway(config: GatewayConfig, options: { quiet?: boo
   return {
     url,
     gateway,
+    rt,
     async close() {
       await gateway.close();
-      core.close();
-      await store.close();
+      await rt.close();
     },
   };
 }

@@ -1,0 +1,134 @@
+import { celEnv, CelScalar, isCelError, listType, mapType, parse, plan } from '@bufbuild/cel';
+import { Environment } from '@marcbachmann/cel-js';
+import type { CertificateFacts } from '../x509/certificate.js';
+import { AttributeOid, attributeValues, type GeneralName } from '../x509/names.js';
+
+// OpenAI's per-anchor filter: a CEL expression over the verified client
+// certificate's subject and subject alternative names, which must be a
+// boolean. Two well-kept CEL libraries share the work:
+// - @marcbachmann/cel-js type-checks each expression when it is saved (the
+//   only JavaScript CEL with a checker): unknown variables, unknown fields and
+//   non-boolean results are refused with its message;
+// - @bufbuild/cel evaluates it at the gate: conformance-tested against the CEL
+//   spec, with RE2 regular expressions, whose matching time is linear, so no
+//   filter can backtrack for seconds on a crafted SAN.
+// Cost is bounded by construction: at most 4 KiB and 1,000 syntax nodes, and
+// no comprehension (exists, all, map, filter, …) inside another, so a leaf's
+// SANs are walked at most once per comprehension.
+
+export const MAX_FILTER_BYTES = 4096;
+
+/** The subject fields, each the first value of its attribute in the subject ("" when absent). */
+const SUBJECT_FIELDS = {
+  common_name: AttributeOid.commonName,
+  country_code: AttributeOid.countryName,
+  organization: AttributeOid.organizationName,
+  organizational_unit: AttributeOid.organizationalUnitName,
+  locality: AttributeOid.localityName,
+  province: AttributeOid.stateOrProvinceName,
+  street_address: AttributeOid.streetAddress,
+  postal_code: AttributeOid.postalCode,
+} as const;
+
+export const SAN_TYPES = ['DNS', 'EMAIL', 'IP_ADDRESS', 'URI', 'CUSTOM'] as const;
+
+const checker = (() => {
+  const env = new Environment({ limits: { maxAstNodes: 1000, maxDepth: 40, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 } })
+    .registerVariable({ name: 'subject', schema: Object.fromEntries(Object.keys(SUBJECT_FIELDS).map((field) => [field, 'string'])) })
+    .registerType('SubjectAltName', { fields: { type: 'string', value: 'string', oid: 'string' } })
+    .registerVariable('subject_alt_names', 'list<SubjectAltName>');
+  for (const type of SAN_TYPES) env.registerConstant(type, 'string', type);
+  return env;
+})();
+
+const S = CelScalar.STRING;
+const evaluator = celEnv({
+  variables: { subject: mapType(S, S), subject_alt_names: listType(mapType(S, S)), ...Object.fromEntries(SAN_TYPES.map((t) => [t, S])) },
+});
+
+/** An expression certgate refuses to save; the message says why (the compiler's own words where it has them). */
+export class FilterInvalid extends Error {}
+
+export type FilterResult = { readonly ok: true; readonly admitted: boolean } | { readonly ok: false; readonly error: string };
+
+export interface Filter {
+  readonly expression: string;
+  evaluate(certificate: CertificateFacts): FilterResult;
+}
+
+type Node = { exprKind: { case: string | undefined; value?: unknown } };
+
+/** The deepest nesting of comprehensions in a parsed expression. */
+function comprehensionDepth(node: unknown): number {
+  if (!node || typeof node !== 'object') return 0;
+  if (Array.isArray(node)) return Math.max(0, ...node.map(comprehensionDepth));
+  const expr = node as Partial<Node> & Record<string, unknown>;
+  let deepest = 0;
+  for (const [key, value] of Object.entries(expr)) {
+    if (key === '$typeName') continue;
+    deepest = Math.max(deepest, comprehensionDepth(value));
+  }
+  return expr.exprKind?.case === 'comprehensionExpr' ? deepest + 1 : deepest;
+}
+
+const firstLine = (message: string) => message.split('\n')[0]!.trim();
+
+export function compileFilter(expression: string): Filter {
+  if (expression.trim().length === 0) throw new FilterInvalid('The filter expression is empty.');
+  if (Buffer.byteLength(expression, 'utf8') > MAX_FILTER_BYTES) throw new FilterInvalid(`The filter expression must be at most ${MAX_FILTER_BYTES} bytes.`);
+  let checked: { valid: boolean; type?: string; error?: Error };
+  try {
+    checked = checker.check(expression) as typeof checked;
+  } catch (err) {
+    throw new FilterInvalid(`The filter does not compile: ${firstLine((err as Error).message)}`);
+  }
+  if (!checked.valid) throw new FilterInvalid(`The filter does not compile: ${firstLine(checked.error?.message ?? 'invalid expression')}`);
+  if (checked.type !== 'bool') throw new FilterInvalid(`The filter must evaluate to a bool; this expression is of type ${checked.type}.`);
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(expression);
+  } catch (err) {
+    throw new FilterInvalid(`The filter does not compile: ${firstLine((err as Error).message)}`);
+  }
+  if (comprehensionDepth(parsed.expr) > 1) {
+    throw new FilterInvalid('The filter nests one comprehension (exists, all, exists_one, map, filter) inside another; certgate allows one level, so evaluation stays linear in the number of SANs.');
+  }
+  const run = plan(evaluator, parsed) as (bindings: Record<string, unknown>) => unknown;
+  return {
+    expression,
+    evaluate(certificate) {
+      try {
+        const value = run(filterInput(certificate));
+        if (isCelError(value)) return { ok: false, error: firstLine(String((value as Error).message ?? value)) };
+        if (typeof value !== 'boolean') return { ok: false, error: 'the filter did not produce a bool' };
+        return { ok: true, admitted: value };
+      } catch (err) {
+        return { ok: false, error: firstLine(err instanceof Error ? err.message : String(err)) };
+      }
+    },
+  };
+}
+
+const inputs = new WeakMap<CertificateFacts, Record<string, unknown>>();
+
+function sanEntry(name: GeneralName): Map<string, string> {
+  const type = { dns: 'DNS', email: 'EMAIL', ip: 'IP_ADDRESS', uri: 'URI' }[name.kind as string] ?? 'CUSTOM';
+  const oid = name.kind === 'other' || name.kind === 'registered' ? name.oid : '';
+  return new Map([
+    ['type', type],
+    ['value', name.value],
+    ['oid', oid],
+  ]);
+}
+
+/** The CEL variables for one certificate (OpenAI's names), built once per certificate. */
+export function filterInput(certificate: CertificateFacts): Record<string, unknown> {
+  let input = inputs.get(certificate);
+  if (!input) {
+    const subject = new Map<string, string>();
+    for (const [field, oid] of Object.entries(SUBJECT_FIELDS)) subject.set(field, attributeValues(certificate.subjectName, oid)[0] ?? '');
+    input = { subject, subject_alt_names: certificate.subjectAltNames.map(sanEntry), ...Object.fromEntries(SAN_TYPES.map((t) => [t, t])) };
+    inputs.set(certificate, input);
+  }
+  return input;
+}

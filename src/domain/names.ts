@@ -1,0 +1,14 @@
+import { ApiError } from './errors.js';
+
+export const MAX_NAME_LENGTH = 256;
+
+/**
+ * The one rule for the names people give things (certificates, projects,
+ * service accounts): at most 256 characters, and not blank where a name is required.
+ */
+export function checkName(name: string, options: { required: boolean; param?: string } = { required: true }): string {
+  const param = options.param ?? 'name';
+  if (options.required && name.trim().length === 0) throw new ApiError('invalid_value', `${param} must not be empty.`, param);
+  if (name.length > MAX_NAME_LENGTH) throw new ApiError('invalid_value', `${param} must be at most ${MAX_NAME_LENGTH} characters long.`, param);
+  return name;
+}

@@ -1,0 +1,67 @@
+import { DEFAULT_ORGANIZATION_ID } from './domain/model.js';
+import { KeyResolver } from './state/keys.js';
+import type { OrganizationSnapshot } from './state/snapshot.js';
+import { Snapshots } from './state/snapshots.js';
+import { TrustAnchors } from './state/trust-anchors.js';
+import { openStore } from './store/open.js';
+import type { Store, WriteTransaction } from './store/store.js';
+
+/**
+ * Everything a certgate process keeps while it runs: the store, and the
+ * caches over it (snapshots, trust anchors, keys), opened together and
+ * closed together. Services and both servers are given one of these.
+ */
+export interface Runtime {
+  readonly store: Store;
+  readonly anchors: TrustAnchors;
+  readonly keys: KeyResolver;
+  /** the clock every rule reads (tests move it) */
+  now(): Date;
+  nowSeconds(): number;
+  snapshot(organizationId: string): Promise<OrganizationSnapshot>;
+  /** A fresh load, for when a reader knows its snapshot is behind the database (a key names a project it lacks). */
+  reload(organizationId: string): Promise<OrganizationSnapshot>;
+  /** A value derived from the current snapshot, computed once per snapshot and key. */
+  memo<T>(organizationId: string, key: string, derive: (snapshot: OrganizationSnapshot) => T): Promise<T>;
+  /** A write transaction for one organization; its snapshot is dropped once the transaction ends. */
+  write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  readonly clock?: () => Date;
+}
+
+export async function openRuntime(config: { dataDir: string; databaseUrl: string | undefined }, options: RuntimeOptions = {}): Promise<Runtime> {
+  const store = await openStore(config);
+  await store.ensureOrganization(DEFAULT_ORGANIZATION_ID, 'Default organization', Math.floor(Date.now() / 1000));
+  return runtimeOver(store, options);
+}
+
+/** A runtime over a store that is already open; closing the runtime closes the store. */
+export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime {
+  const clock = options.clock ?? (() => new Date());
+  const snapshots = new Snapshots(store);
+  const keys = new KeyResolver(store, snapshots);
+  return {
+    store,
+    anchors: new TrustAnchors(),
+    keys,
+    now: clock,
+    nowSeconds: () => Math.floor(clock().getTime() / 1000),
+    snapshot: (organizationId) => snapshots.get(organizationId),
+    reload: (organizationId) => snapshots.reload(organizationId),
+    memo: (organizationId, key, derive) => snapshots.memo(organizationId, key, derive),
+    async write(organizationId, work) {
+      try {
+        return await store.write(organizationId, work);
+      } finally {
+        snapshots.invalidate(organizationId);
+      }
+    },
+    async close() {
+      snapshots.close();
+      await store.close();
+    },
+  };
+}

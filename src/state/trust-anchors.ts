@@ -1,0 +1,69 @@
+import { compileFilter, type Filter } from '../domain/checks/filter.js';
+import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
+import type { AnchorScope, TrustAnchor } from '../domain/trust-anchor.js';
+import { readCertificate, type CertificateFacts } from '../domain/x509/certificate.js';
+import { pemBlocks } from '../domain/x509/pem.js';
+import type { OrganizationSnapshot } from './snapshot.js';
+
+const MAX_CACHED_FILTERS = 1000;
+
+/**
+ * The trust anchors in force for a request: those active for its project,
+ * then those active for the organization, each with its compiled filter.
+ * Certificates are parsed once (their content never changes under an id) and
+ * filters compiled once per expression; the lists are built once per
+ * snapshot, so a list keeps its identity exactly as long as nothing a verdict
+ * depends on (activations, certificates, filters) can have changed.
+ */
+export class TrustAnchors {
+  private readonly parsed = new Map<string, CertificateFacts>();
+  private readonly filters = new Map<string, Filter>();
+  private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, readonly TrustAnchor[]>>();
+
+  inForce(snapshot: OrganizationSnapshot, projectId: string | null): readonly TrustAnchor[] {
+    let perScope = this.lists.get(snapshot);
+    if (!perScope) this.lists.set(snapshot, (perScope = new Map()));
+    const key = projectId ?? ORGANIZATION_SCOPE;
+    let list = perScope.get(key);
+    if (!list) {
+      const project = projectId ? this.anchors(snapshot, projectId, 'project') : [];
+      list = [...project, ...this.anchors(snapshot, ORGANIZATION_SCOPE, 'organization')];
+      perScope.set(key, list);
+    }
+    return list;
+  }
+
+  private anchors(snapshot: OrganizationSnapshot, scope: string, as: AnchorScope): TrustAnchor[] {
+    const out: TrustAnchor[] = [];
+    for (const id of snapshot.activeIn(scope)) {
+      const record = snapshot.certificate(id);
+      if (record) out.push({ id, scope: as, facts: this.parse(record), filter: record.filterExpression === null ? null : this.filter(record.filterExpression) });
+    }
+    return out;
+  }
+
+  private parse(record: CertificateRecord): CertificateFacts {
+    let facts = this.parsed.get(record.id);
+    if (!facts) {
+      facts = readCertificate(pemBlocks(record.content)[0]!.der);
+      this.parsed.set(record.id, facts);
+    }
+    return facts;
+  }
+
+  /** A stored filter that no longer compiles (a changed evaluator, say) refuses as an evaluation error: never an acceptance. */
+  private filter(expression: string): Filter {
+    let filter = this.filters.get(expression);
+    if (!filter) {
+      try {
+        filter = compileFilter(expression);
+      } catch (err) {
+        const error = `the stored filter no longer compiles: ${(err as Error).message}`;
+        filter = { expression, evaluate: () => ({ ok: false, error }) };
+      }
+      if (this.filters.size >= MAX_CACHED_FILTERS) this.filters.clear();
+      this.filters.set(expression, filter);
+    }
+    return filter;
+  }
+}
