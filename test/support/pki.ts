@@ -40,6 +40,14 @@ export interface CertOptions {
   notAfter?: Date;
   key?: KeyKind;
   dnsNames?: string[];
+  /** the whole subject, e.g. 'CN=w1, OU=Production, O=Example' (instead of CN=name) */
+  subject?: string;
+  /** subject alternative names of any kind */
+  sans?: x509.JsonGeneralName[];
+  /** Basic Constraints pathLenConstraint */
+  pathLength?: number;
+  /** further extensions, as given (raw, crafted, repeated: whatever a test needs) */
+  extra?: x509.Extension[];
 }
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -54,9 +62,9 @@ export async function issue(options: CertOptions = {}): Promise<Issued> {
   const issuer = options.issuer;
   const signingKey = issuer ? issuer.keys.privateKey : keys.privateKey;
   const signingAlgorithm = issuer ? (issuer.kind === 'ec' ? EC : RSA) : algorithm;
-  const name = `CN=${options.name ?? 'certgate test'}`;
+  const name = options.subject ?? `CN=${options.name ?? 'certgate test'}`;
   const extensions: x509.Extension[] = [];
-  if (options.ca !== null) extensions.push(new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true));
+  if (options.ca !== null) extensions.push(new x509.BasicConstraintsExtension(options.ca ?? false, options.pathLength, true));
   if (options.keyUsage !== null && options.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(options.keyUsage, true));
   if (options.eku !== null && options.eku !== undefined) extensions.push(new x509.ExtendedKeyUsageExtension(options.eku));
   if (options.ski !== false) extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
@@ -64,9 +72,9 @@ export async function issue(options: CertOptions = {}): Promise<Issued> {
     const named = options.akiOf ?? issuer;
     extensions.push(await x509.AuthorityKeyIdentifierExtension.create(named ? named.keys.publicKey : keys.publicKey));
   }
-  if (options.dnsNames) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
-  }
+  const sans = [...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })), ...(options.sans ?? [])];
+  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
+  extensions.push(...(options.extra ?? []));
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(8, '0') + Math.floor(Math.random() * 1e8).toString(16).padStart(8, '0'),
@@ -89,6 +97,7 @@ export const CLIENT_USAGE = x509.KeyUsageFlags.digitalSignature;
 export const CLIENT_AUTH = x509.ExtendedKeyUsage.clientAuth;
 export const SERVER_AUTH = x509.ExtendedKeyUsage.serverAuth;
 export const KeyUsageFlags = x509.KeyUsageFlags;
+export const Extension = x509.Extension;
 
 /** A CA certificate that meets every upload rule unless options say otherwise. */
 export function makeCa(options: CertOptions = {}): Promise<Issued> {
