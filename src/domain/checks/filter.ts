@@ -1,4 +1,5 @@
 import { celEnv, CelScalar, isCelError, listType, mapType, parse, plan } from '@bufbuild/cel';
+import { RE2JS } from '@bufbuild/re2';
 import { Environment } from '@marcbachmann/cel-js';
 import type { CertificateFacts } from '../x509/certificate.js';
 import { AttributeOid, attributeValues, type GeneralName } from '../x509/names.js';
@@ -71,6 +72,23 @@ function comprehensionDepth(node: unknown): number {
   return expr.exprKind?.case === 'comprehensionExpr' ? deepest + 1 : deepest;
 }
 
+/** Each literal pattern given to matches(), compiled now as RE2, so a bad pattern is refused when saved rather than failing at the gate. */
+function literalPatterns(node: unknown, out: string[] = []): string[] {
+  if (!node || typeof node !== 'object') return out;
+  if (Array.isArray(node)) {
+    for (const item of node) literalPatterns(item, out);
+    return out;
+  }
+  const expr = node as { exprKind?: { case?: string; value?: { function?: string; args?: unknown[] } } };
+  if (expr.exprKind?.case === 'callExpr' && expr.exprKind.value?.function === 'matches') {
+    const pattern = expr.exprKind.value.args?.at(-1) as { exprKind?: { case?: string; value?: { constantKind?: { case?: string; value?: unknown } } } } | undefined;
+    const constant = pattern?.exprKind?.case === 'constExpr' ? pattern.exprKind.value?.constantKind : undefined;
+    if (constant?.case === 'stringValue') out.push(String(constant.value));
+  }
+  for (const [key, value] of Object.entries(node)) if (key !== '$typeName') literalPatterns(value, out);
+  return out;
+}
+
 const firstLine = (message: string) => message.split('\n')[0]!.trim();
 
 export function compileFilter(expression: string): Filter {
@@ -92,6 +110,13 @@ export function compileFilter(expression: string): Filter {
   }
   if (comprehensionDepth(parsed.expr) > 1) {
     throw new FilterInvalid('The filter nests one comprehension (exists, all, exists_one, map, filter) inside another; certgate allows one level, so evaluation stays linear in the number of SANs.');
+  }
+  for (const pattern of literalPatterns(parsed.expr)) {
+    try {
+      RE2JS.compile(pattern);
+    } catch (err) {
+      throw new FilterInvalid(`The filter's regular expression ${JSON.stringify(pattern)} is not valid RE2: ${firstLine((err as Error).message)}`);
+    }
   }
   const run = plan(evaluator, parsed) as (bindings: Record<string, unknown>) => unknown;
   return {

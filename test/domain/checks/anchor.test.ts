@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { anchorChecks, readTrustAnchor } from '../../../src/domain/checks/anchor.js';
 import { ApiError } from '../../../src/domain/errors.js';
 import { toPem } from '../../../src/domain/x509/pem.js';
-import { KeyUsageFlags, makeCa, makeClient } from '../../support/pki.js';
+import { dnsName, hex, nameConstraints, tlv } from '../../support/der.js';
+import { opensslVerify } from '../../support/openssl.js';
+import { Extension, KeyUsageFlags, makeCa, makeClient } from '../../support/pki.js';
 
 const now = () => new Date();
 
@@ -122,5 +124,42 @@ describe('trust anchor rules', () => {
     const ca = await makeCa();
     const leaf = await makeClient(ca);
     assert.match(refusal(leaf.pem).message, /not a CA/);
+  });
+});
+
+describe('crafted trust anchors: refused at upload, and what openssl verify says of a leaf under each', () => {
+  const raw = (oid: string, critical: boolean, bytes: string) => new Extension(oid, critical, new Uint8Array(hex(bytes)));
+  const caUsage = { keyUsage: KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign };
+  const crafted: [string, Parameters<typeof makeCa>[0], RegExp, boolean][] = [
+    // [label, anchor, certgate's message, openssl verify accepts a leaf under it]
+    ['Basic Constraints whose BOOLEAN has length zero (30 02 01 00)', { ca: null, ...caUsage, extra: [raw('2.5.29.19', true, '30 02 01 00')] }, /BOOLEAN must be one byte long/, false],
+    ['two Basic Constraints, CA:FALSE then CA:TRUE', { ca: false, ...caUsage, extra: [raw('2.5.29.19', true, '30 03 01 01 ff')] }, /2\.5\.29\.19 appears more than once/, false],
+    ['an unknown extension marked critical', { extra: [raw('1.3.6.1.4.1.55555.1', true, '05 00')] }, /critical extension certgate does not process \(1\.3\.6\.1\.4\.1\.55555\.1\)/, false],
+    // DER forbids it; OpenSSL's BER-tolerant reader takes it as CA:TRUE. The one place certgate is deliberately stricter.
+    ['a BOOLEAN with a non-minimal long-form length (01 81 01 ff)', { ca: null, ...caUsage, extra: [raw('2.5.29.19', true, '30 04 01 81 01 ff')] }, /non-minimal length/, true],
+  ];
+  for (const [label, options, message, opensslAccepts] of crafted) {
+    it(label, async () => {
+      const anchor = await makeCa(options);
+      const err = refusal(anchor.pem);
+      assert.equal(err.code, 'mtls_certificate_invalid');
+      assert.equal(err.status, 400);
+      assert.match(err.message, message);
+      const openssl = await opensslVerify(anchor.pem, (await makeClient(anchor)).pem);
+      assert.equal(openssl.ok, opensslAccepts, openssl.output);
+    });
+  }
+
+  it('refuses Name Constraints of a form certgate cannot enforce (otherName), and accepts supported ones', async () => {
+    const otherName = tlv(0xa0, hex('06 03 2a 03 04'), tlv(0xa0, tlv(0x0c, Buffer.from('x'))));
+    const unsupported = await makeCa({ extra: [new Extension('2.5.29.30', true, new Uint8Array(nameConstraints([otherName])))] });
+    assert.match(refusal(unsupported.pem).message, /Name Constraints use name forms certgate cannot enforce \(other\)/);
+    const supported = await makeCa({ extra: [new Extension('2.5.29.30', true, new Uint8Array(nameConstraints([dnsName('.example.com')])))] });
+    assert.deepEqual(readTrustAnchor(supported.pem, now()).nameConstraints?.permitted, [{ kind: 'dns', value: '.example.com' }]);
+  });
+
+  it('refuses a pathLenConstraint on a certificate that is not a CA', async () => {
+    const leafWithPathLen = await makeCa({ ca: null, extra: [raw('2.5.29.19', true, '30 03 02 01 00')] });
+    assert.match(refusal(leafWithPathLen.pem).message, /pathLenConstraint on a certificate that is not a CA/);
   });
 });
