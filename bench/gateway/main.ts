@@ -50,6 +50,12 @@ const settings = {
   targets: (process.env.BENCH_TARGETS ?? 'direct,certgate,nginx').split(','),
 };
 const UPSTREAM_KEY = 'sk-upstream-bench';
+// BENCH_FILTER=1: the anchor in force carries OpenAI's example CEL filter, which the bench client passes;
+// figures then go to gateway-filter.{json,md}.
+const FILTER = process.env.BENCH_FILTER === '1'
+  ? 'subject.organizational_unit == "Production" && subject_alt_names.exists(san, san.type == DNS && san.value.endsWith(".example.com"))'
+  : undefined;
+const NAME = FILTER ? 'gateway-filter' : 'gateway';
 // Only a full run of the project's own build writes bench/results; subsets, profiles and candidate builds go to bench/work/results.
 const OFFICIAL =
   !process.env.BENCH_CERTGATE_CLI &&
@@ -135,7 +141,7 @@ async function main(): Promise<void> {
     await waitForQuiet(envNumber('BENCH_QUIET_WAIT_S', 60) * 1000);
     // ---- PKI: one CA for both proxies, one client certificate, one server certificate ----
     const [ca, stranger] = await Promise.all([makeCa({ name: 'bench client CA' }), makeCa({ name: 'bench stranger CA' })]);
-    const [client, strangerClient] = await Promise.all([makeClient(ca, { name: 'bench client' }), makeClient(stranger)]);
+    const [client, strangerClient] = await Promise.all([makeClient(ca, { subject: 'CN=bench client, OU=Production, O=Example', dnsNames: ['bench.example.com'] }), makeClient(stranger)]);
     const server = await selfSignedLocalhost();
     writeFileSync(file('ca.pem'), ca.pem);
     writeFileSync(file('client.pem'), client.pem);
@@ -145,8 +151,8 @@ async function main(): Promise<void> {
 
     // ---- certgate's data: a project, its key, the CA active for the organization ----
     const dataDir = file('data');
-    const seeded = await seedDataDir(dataDir, [ca.pem], 1);
-    log(`seeded ${dataDir}: project ${seeded.projectId}, CA ${seeded.certificateIds[0]} active`);
+    const seeded = await seedDataDir(dataDir, [ca.pem], 1, FILTER);
+    log(`seeded ${dataDir}: project ${seeded.projectId}, CA ${seeded.certificateIds[0]} active${FILTER ? ', with a filter' : ''}`);
 
     // ---- processes ----
     const [upstreamPort, certgatePort, nginxPort] = [await freePort(), await freePort(), await freePort()];
@@ -326,7 +332,8 @@ async function main(): Promise<void> {
       .map((m) => `${m.label}: ${m.disturbed}`);
     const machineInfo = machine();
     const report = {
-      benchmark: 'gateway',
+      benchmark: NAME,
+      filter: FILTER ?? null,
       machine: machineInfo,
       settings: {
         ...settings,
@@ -344,9 +351,9 @@ async function main(): Promise<void> {
       runs,
     };
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, 'gateway.json'), JSON.stringify(report, null, 2) + '\n');
-    writeFileSync(join(RESULTS, 'gateway.md'), markdown(report, figures, ratios, targets, machineInfo, place.pinned));
-    log(`wrote ${join(RESULTS, 'gateway.json')} and gateway.md`);
+    writeFileSync(join(RESULTS, `${NAME}.json`), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(RESULTS, `${NAME}.md`), markdown(report, figures, ratios, targets, machineInfo, place.pinned));
+    log(`wrote ${join(RESULTS, `${NAME}.json`)} and ${NAME}.md`);
     log(
       `handshakes/s certgate ${int(figures.handshakesPerSecond.certgate)} nginx ${int(figures.handshakesPerSecond.nginx)} (ratio ${ratios.handshake}); ` +
         `keep-alive req/s certgate ${int(figures.keepAliveRequestsPerSecond.certgate)} nginx ${int(figures.keepAliveRequestsPerSecond.nginx)} (ratio ${ratios.keepalive}); ` +
@@ -379,14 +386,14 @@ function markdown(
   const yes = (b: boolean) => (b ? 'met' : '**not met**');
   const existing = (() => {
     try {
-      const text = readFileSync(join(RESULTS, 'gateway.md'), 'utf8');
+      const text = readFileSync(join(RESULTS, `${NAME}.md`), 'utf8');
       const at = text.indexOf('\n## Findings');
       return at >= 0 ? text.slice(at) : '';
     } catch {
       return '';
     }
   })();
-  return `# certgate gateway vs nginx (mTLS)
+  return `# certgate gateway vs nginx (mTLS)${FILTER ? ', with a CEL filter on the anchor in force' : ''}
 
 Measured by \`bench/gateway/run.sh\` on ${m.date}. Regenerated on every run; the Findings section below is kept.
 
@@ -435,7 +442,7 @@ Sanity checks before measuring (status codes): ${Object.entries(report.sanity)
 Measurements disturbed by failed requests or by other processes' CPU use (each measured once more, then kept):
 ${report.disturbed.length ? report.disturbed.map((d) => `\`${d}\``).join('; ') : 'none'}.
 
-Per-run figures (every round, CPU per process, latency percentiles, status counts) are in \`gateway.json\`.
+Per-run figures (every round, CPU per process, latency percentiles, status counts) are in \`${NAME}.json\`.
 ${existing || '\n## Findings\n\n(none recorded yet)\n'}`;
 }
 
