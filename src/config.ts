@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 
+import { DEFAULT_LIMITS, type ConnectionLimits } from './http/connections.js';
+
 export interface ServeConfig {
+  readonly limits: ConnectionLimits;
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -46,6 +49,33 @@ export function parsePort(value: string | undefined, name: string): number {
   return port;
 }
 
+/** Connection hygiene, in seconds (and a count), for both servers. */
+export const connectionOptions = {
+  headersTimeout: { flag: 'headers-timeout', env: 'CERTGATE_HEADERS_TIMEOUT', fallback: String(DEFAULT_LIMITS.headersTimeoutMs / 1000) },
+  requestTimeout: { flag: 'request-timeout', env: 'CERTGATE_REQUEST_TIMEOUT', fallback: String(DEFAULT_LIMITS.requestTimeoutMs / 1000) },
+  idleTimeout: { flag: 'idle-timeout', env: 'CERTGATE_IDLE_TIMEOUT', fallback: String(DEFAULT_LIMITS.idleTimeoutMs / 1000) },
+  handshakeTimeout: { flag: 'handshake-timeout', env: 'CERTGATE_HANDSHAKE_TIMEOUT', fallback: String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000) },
+  maxConnections: { flag: 'max-connections', env: 'CERTGATE_MAX_CONNECTIONS', fallback: String(DEFAULT_LIMITS.maxConnections) },
+} as const;
+
+function seconds(value: string | undefined, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new ConfigError(`${name} must be a number of seconds between 0 and 3600, got ${JSON.stringify(value)}`);
+  return Math.round(n * 1000);
+}
+
+function connectionLimits(o: Record<keyof typeof connectionOptions, string | undefined>): ConnectionLimits {
+  const max = Number(o.maxConnections);
+  if (!Number.isInteger(max) || max < 1) throw new ConfigError(`CERTGATE_MAX_CONNECTIONS must be a positive integer, got ${JSON.stringify(o.maxConnections)}`);
+  return {
+    headersTimeoutMs: seconds(o.headersTimeout, 'CERTGATE_HEADERS_TIMEOUT'),
+    requestTimeoutMs: seconds(o.requestTimeout, 'CERTGATE_REQUEST_TIMEOUT'),
+    idleTimeoutMs: seconds(o.idleTimeout, 'CERTGATE_IDLE_TIMEOUT'),
+    handshakeTimeoutMs: seconds(o.handshakeTimeout, 'CERTGATE_HANDSHAKE_TIMEOUT'),
+    maxConnections: max,
+  };
+}
+
 export const storeOptions = {
   dataDir: { flag: 'data-dir', env: 'CERTGATE_DATA_DIR', fallback: './data' },
   databaseUrl: { flag: 'database-url', env: 'CERTGATE_DATABASE_URL' },
@@ -59,12 +89,14 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
       port: { flag: 'port', env: 'CERTGATE_PORT', fallback: '8080' },
       adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY' },
       ...storeOptions,
+      ...connectionOptions,
     },
     argv,
     env,
   );
   if (o.adminKey !== undefined && o.adminKey.length < 16) throw new ConfigError('CERTGATE_ADMIN_KEY must be at least 16 characters long');
   return {
+    limits: connectionLimits(o),
     host: o.host!,
     port: parsePort(o.port, 'CERTGATE_PORT'),
     dataDir: o.dataDir!,
@@ -75,6 +107,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
 }
 
 export interface GatewayConfig {
+  readonly limits: ConnectionLimits;
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -96,6 +129,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
       tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT' },
       tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY' },
       ...storeOptions,
+      ...connectionOptions,
     },
     argv,
     env,
@@ -110,6 +144,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError('CERTGATE_UPSTREAM_URL must be an http or https URL');
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('CERTGATE_TLS_CERT and CERTGATE_TLS_KEY go together: set both or neither');
   return {
+    limits: connectionLimits(o),
     host: o.host!,
     port: parsePort(o.port, 'CERTGATE_GATEWAY_PORT'),
     dataDir: o.dataDir!,

@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
+import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { newRequestId } from '../http/request-id.js';
 import type { Runtime } from '../runtime.js';
 import { requireAdminKey } from './auth.js';
@@ -16,7 +18,22 @@ export interface AppDeps {
   readonly rt: Runtime;
   /** pino logger options, or false for none (tests) */
   readonly logger?: boolean | object | FastifyBaseLogger;
+  readonly limits?: ConnectionLimits;
 }
+
+/** What a request line may say in the log: never its query string (a key or token put there must not land in a log). */
+function requestForLog(req: FastifyRequest) {
+  return { method: req.method, path: req.url.split('?')[0], remoteAddress: req.ip };
+}
+
+/** Errors Fastify raises before a route runs, in OpenAI's envelope. */
+const FRAMEWORK_ERRORS: Record<string, () => ApiError> = {
+  FST_ERR_BAD_URL: () => new ApiError('bad_request', 'The URL could not be decoded: send it percent-encoded as UTF-8.'),
+  FST_ERR_MAX_PARAM_LENGTH: () => new ApiError('uri_too_long', 'A path parameter is too long (at most 1,024 characters).'),
+};
+
+// Ids are at most a few dozen characters: anything up to this reaches the route and is a clean 404.
+const MAX_PARAM_LENGTH = 1024;
 
 /** Certificates carry at most 16 KiB of PEM; JSON escaping and a name fit well within this. */
 export const BODY_LIMIT = 64 * 1024;
@@ -27,13 +44,25 @@ const bodyAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: fal
 const queryAjv = new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false });
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const logger = deps.logger && typeof deps.logger === 'object' && !('child' in deps.logger) ? { ...deps.logger, serializers: { req: requestForLog } } : (deps.logger ?? false);
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger,
     bodyLimit: BODY_LIMIT,
     genReqId: newRequestId,
     requestIdHeader: false,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    serverFactory: (handler) => {
+      const server = createServer(serverOptions(limits), handler);
+      capConnections(server, limits.maxConnections);
+      return server;
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (err, _req, reply) => {
+      const known = FRAMEWORK_ERRORS[err.code]?.() ?? new ApiError('bad_request', 'The request could not be processed as sent.');
+      void (reply as unknown as FastifyReply).status(known.status).send(known.toBody());
+    },
   }) as unknown as FastifyInstance;
 
   // JSON only: any other body type is a 415, not a string that fails validation.

@@ -30,6 +30,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     upstreamUrl: config.upstreamUrl,
     upstreamApiKey: config.upstreamApiKey,
     log: (entry) => log.info(entry),
+    limits: config.limits,
   });
   const url = await gateway.listen();
   log.info({ url, upstream: new URL(config.upstreamUrl).origin }, 'gateway listening');

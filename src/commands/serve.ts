@@ -43,7 +43,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const rt = await openRuntime(config, options);
   await seedAdminKey(rt, config.adminKey, options.announce ?? ((text) => process.stdout.write(text)));
-  const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel } });
+  const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

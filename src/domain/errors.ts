@@ -18,6 +18,9 @@ export const errorCatalog = {
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
+  uri_too_long: { status: 414, type: 'invalid_request_error' },
+  request_timeout: { status: 408, type: 'invalid_request_error' },
+  headers_too_large: { status: 431, type: 'invalid_request_error' },
   // management (OpenAI's mTLS guide names the first four)
   mtls_certificate_invalid: { status: 400, type: 'invalid_request_error' },
   expired_certificate: { status: 400, type: 'invalid_request_error' },

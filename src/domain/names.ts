@@ -10,5 +10,14 @@ export function checkName(name: string, options: { required: boolean; param?: st
   const param = options.param ?? 'name';
   if (options.required && name.trim().length === 0) throw new ApiError('invalid_value', `${param} must not be empty.`, param);
   if (name.length > MAX_NAME_LENGTH) throw new ApiError('invalid_value', `${param} must be at most ${MAX_NAME_LENGTH} characters long.`, param);
-  return name;
+  return checkText(name, param);
+}
+
+// C0 controls and DEL: no name needs them, and PostgreSQL cannot store NUL, so both engines refuse them alike.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Free text a client stores (names, external ids): no control characters. */
+export function checkText(value: string, param: string): string {
+  if (CONTROL.test(value)) throw new ApiError('invalid_value', `${param} must not contain control characters (such as NUL or a line break).`, param);
+  return value;
 }

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ApiError } from '../domain/errors.js';
+import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
 import type { Runtime } from '../runtime.js';
@@ -18,6 +19,7 @@ export interface GatewayOptions {
   readonly upstreamApiKey: string | undefined;
   /** told of each refusal (never a key, header or certificate) */
   readonly log?: (entry: Record<string, unknown>) => void;
+  readonly limits?: ConnectionLimits;
 }
 
 const MAX_CHAIN = 10;
@@ -62,8 +64,11 @@ export class Gateway {
     private readonly options: GatewayOptions,
   ) {
     this.upstream = new Upstream({ url: options.upstreamUrl, apiKey: options.upstreamApiKey });
+    const limits = options.limits ?? DEFAULT_LIMITS;
     this.server = createServer(
       {
+        ...serverOptions(limits),
+        handshakeTimeout: limits.handshakeTimeoutMs,
         cert: options.tls.cert,
         key: options.tls.key,
         // Ask for a client certificate but do not demand one at the handshake:
@@ -77,7 +82,10 @@ export class Gateway {
         this.handle(req, res, requestId).catch((err) => this.fail(res, err, requestId));
       },
     );
-    this.server.keepAliveTimeout = 30_000;
+    capConnections(this.server, limits.maxConnections);
+    this.server.on('clientError', answerClientError);
+    // a client that cannot finish its handshake in time is dropped (an 'error' on an unauthenticated socket)
+    this.server.on('tlsClientError', (_err, socket) => socket.destroy());
   }
 
   async listen(): Promise<string> {
@@ -123,7 +131,7 @@ export class Gateway {
   }
 
   private status(res: ServerResponse, requestId: string, body: string): void {
-    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'x-request-id': requestId });
     res.end(body);
   }
 

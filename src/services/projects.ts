@@ -1,7 +1,8 @@
 import { idSeconds, newId } from '../domain/ids.js';
 import type { ProjectRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
-import { checkName } from '../domain/names.js';
+import { ApiError } from '../domain/errors.js';
+import { checkName, checkText } from '../domain/names.js';
 import { projectNotFound, requireUsableProject } from '../domain/projects.js';
 import type { Runtime } from '../runtime.js';
 
@@ -14,7 +15,7 @@ export async function createProject(
   const record: ProjectRecord = {
     id,
     name: checkName(input.name),
-    externalKeyId: input.external_key_id ?? null,
+    externalKeyId: input.external_key_id == null ? null : checkText(input.external_key_id, 'external_key_id'),
     createdAt: idSeconds(id),
     archivedAt: null,
   };
@@ -48,8 +49,9 @@ export async function updateProject(
   return rt.write(organizationId, async (tx) => {
     const project = requireUsableProject(id, await tx.project(id));
     const patch: { name?: string; externalKeyId?: string | null } = {};
-    if (input.name != null) patch.name = checkName(input.name);
-    if (input.external_key_id !== undefined) patch.externalKeyId = input.external_key_id;
+    if (input.name === null) throw new ApiError('invalid_value', 'A project always has a name: name cannot be null.', 'name');
+    if (input.name !== undefined) patch.name = checkName(input.name);
+    if (input.external_key_id !== undefined) patch.externalKeyId = input.external_key_id === null ? null : checkText(input.external_key_id, 'external_key_id');
     await tx.updateProject(id, patch);
     return { ...project, ...patch };
   });

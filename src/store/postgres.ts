@@ -23,7 +23,6 @@ export function openPostgresStore(url: string, options: { poolSize?: number; sta
   const listeners = new Set<Listener>();
 
   return new SqlStore({
-    name: 'postgres',
     db,
     beginWrite: 'begin',
     // READ COMMITTED would let each of the load's statements see a different commit

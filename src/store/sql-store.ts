@@ -1,12 +1,12 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CertificateRecord, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import { isId } from '../domain/ids.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import type { Store, WriteTransaction } from './store.js';
 
 /** What differs between engines; everything else is shared SQL in SqlStore. */
 export interface Engine {
-  readonly name: 'sqlite' | 'postgres';
   readonly db: Kysely<Database>;
   /** Opens a transaction that will write: it must wait for, not fail on, a concurrent writer. */
   readonly beginWrite: string;
@@ -213,7 +213,10 @@ class SqlWriteTransaction implements WriteTransaction {
     return Number(row.n);
   }
 
+  // An id certgate cannot have made names nothing, on every engine alike: it never reaches the driver
+  // (PostgreSQL refuses a NUL byte in text where SQLite would just find no row).
   async certificate(id: string) {
+    if (!isId('cert', id)) return undefined;
     const row = await this.certificates().where('id', '=', id).executeTakeFirst();
     return row && toCertificate(row);
   }
@@ -293,6 +296,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async project(id: string) {
+    if (!isId('proj', id)) return undefined;
     const row = await this.conn
       .selectFrom('projects')
       .selectAll()
@@ -326,6 +330,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async serviceAccount(id: string) {
+    if (!isId('svc_acct', id)) return undefined;
     const row = await this.conn
       .selectFrom('service_accounts')
       .selectAll()

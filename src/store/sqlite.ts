@@ -22,7 +22,6 @@ export function openSqliteStore(dataDir: string): SqlStore {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
 
   return new SqlStore({
-    name: 'sqlite',
     db,
     // IMMEDIATE takes the write lock at BEGIN (waiting under busy_timeout), so a
     // transaction never reads a snapshot it then cannot upgrade to a write.

@@ -94,6 +94,7 @@ const firstLine = (message: string) => message.split('\n')[0]!.trim();
 export function compileFilter(expression: string): Filter {
   if (expression.trim().length === 0) throw new FilterInvalid('The filter expression is empty.');
   if (Buffer.byteLength(expression, 'utf8') > MAX_FILTER_BYTES) throw new FilterInvalid(`The filter expression must be at most ${MAX_FILTER_BYTES} bytes.`);
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(expression)) throw new FilterInvalid('The filter expression must not contain control characters other than tabs and line breaks.');
   let checked: { valid: boolean; type?: string; error?: Error };
   try {
     checked = checker.check(expression) as typeof checked;

@@ -22,9 +22,11 @@ export const Tag = {
   octetString: 0x04,
   oid: 0x06,
   utf8String: 0x0c,
+  numericString: 0x12,
   printableString: 0x13,
   teletexString: 0x14,
   ia5String: 0x16,
+  visibleString: 0x1a,
   utcTime: 0x17,
   generalizedTime: 0x18,
   universalString: 0x1c,
@@ -161,8 +163,10 @@ export function readString(buf: Uint8Array, tlv: Tlv): string {
       if (!Buffer.from(text, 'utf8').equals(raw)) throw new DerError('invalid UTF-8 in a UTF8String');
       return text;
     }
+    case Tag.numericString:
     case Tag.printableString:
     case Tag.ia5String:
+    case Tag.visibleString:
       return readAscii(buf, tlv);
     case Tag.teletexString:
       return raw.toString('latin1');

@@ -8,17 +8,27 @@ export interface PemBlock {
   readonly der: Buffer;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----/g;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// RFC 7468, read laxly where the RFC allows it and strictly where it does not:
+// - text before, between and after blocks is ignored (explanatory text);
+// - each boundary line stands on its own line (optionally indented), and the
+//   BEGIN and END labels match;
+// - between them only base64 and whitespace (any mix of CR, LF, spaces, tabs,
+//   blank lines), the base64 well formed with its padding at the end.
+// A block that breaks these rules is not a PEM block; a PEM squeezed onto one
+// line, or one whose BEGIN line starts with other bytes (a NUL, say), is refused.
+const EOL = String.raw`(?:\r\n|\n|\r)`;
+const BLOCK = new RegExp(String.raw`(?:^|${EOL})[ \t]*-----BEGIN ([A-Z0-9]+(?: [A-Z0-9]+)*)-----[ \t]*${EOL}([\s\S]*?)${EOL}[ \t]*-----END ([A-Z0-9 ]+)-----[ \t]*(?=${EOL}|$)`, 'g');
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const WHITESPACE = /[ \t\r\n]+/g;
 
-/** Every well-formed PEM block in the text, in order. CRLF and stray whitespace are fine. */
+/** Every well-formed PEM block in the text, in order. */
 export function pemBlocks(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const match of text.matchAll(BLOCK)) {
     const [, label, body, endLabel] = match;
     if (label !== endLabel) continue;
-    const compact = body!.replace(/\s+/g, '');
-    if (!BASE64.test(compact) || compact.length === 0) continue;
+    const compact = body!.replace(WHITESPACE, '');
+    if (compact.length === 0 || !BASE64.test(compact)) continue;
     blocks.push({ label: label!, der: Buffer.from(compact, 'base64') });
   }
   return blocks;
