@@ -14,6 +14,8 @@ export interface Engine {
   readonly beginRead: string;
   /** Runs first inside the migration transaction, so that concurrent starts apply migrations once. */
   lockMigrations(conn: Kysely<Database>): Promise<void>;
+  /** Runs before every transaction begins; throws when the engine knows it cannot be used now. */
+  beforeTransaction?(): void;
   /** Runs last inside every write transaction (PostgreSQL announces the change to other processes). */
   beforeCommit(conn: Kysely<Database>, organizationId: string): Promise<void>;
   watch(listener: () => void): () => void;
@@ -179,6 +181,7 @@ export class SqlStore implements Store {
   }
 
   private async inTransaction<T>(begin: string, work: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+    this.impl.beforeTransaction?.();
     return this.db.connection().execute(async (conn) => {
       await sql.raw(begin).execute(conn);
       let result: T;

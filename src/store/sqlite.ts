@@ -1,14 +1,43 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
+import { StoreUnavailable } from './store.js';
 
 export const SQLITE_FILE = 'certgate.db';
 
-/** How often to ask SQLite whether another process has committed (PRAGMA data_version). */
+/** How often to ask SQLite whether another process has committed (PRAGMA data_version), and whether the file is still ours. */
 const WATCH_INTERVAL_MS = 100;
+/** How often the file's pages are checked for corruption (PRAGMA quick_check): every this many watch ticks. */
+const QUICK_CHECK_EVERY = 50;
+
+const MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
+
+/** Does the file on disk still start as an SQLite database? (Read past SQLite's page cache, which may hide a damaged header.) */
+function headerIntact(file: string): boolean {
+  const header = Buffer.alloc(MAGIC.length);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    return readSync(fd, header, 0, header.length, 0) === header.length && header.equals(MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The file a connection opened, by device and inode: a file moved away or replaced is no longer the store. */
+function identity(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
 
 export function openSqliteStore(dataDir: string): SqlStore {
   mkdirSync(dataDir, { recursive: true });
@@ -19,7 +48,44 @@ export function openSqliteStore(dataDir: string): SqlStore {
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');
   const dataVersion = raw.prepare('PRAGMA data_version').pluck();
+  const quickCheck = raw.prepare('PRAGMA quick_check(1)').pluck();
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+
+  // One monitor per store: it tells listeners of other processes' commits, and keeps `healthy` true only while
+  // the file at the path is still the one this connection opened and SQLite can read it. When it turns unhealthy
+  // writes are refused (503), /readyz says 503, and the caches keep serving what was last read; when it recovers,
+  // everything is reloaded.
+  const opened = identity(file);
+  const listeners = new Set<() => void>();
+  let healthy = true;
+  let seen: unknown;
+  let ticks = 0;
+  const tick = () => {
+    let now: unknown;
+    let ok = identity(file) === opened && headerIntact(file);
+    try {
+      now = dataVersion.get();
+      if (ok && ++ticks % QUICK_CHECK_EVERY === 0) ok = quickCheck.get() === 'ok';
+    } catch {
+      ok = false;
+    }
+    const recovered = ok && !healthy;
+    healthy = ok;
+    if (ok && (recovered || now !== seen)) {
+      seen = now;
+      for (const listener of listeners) listener();
+    }
+  };
+  tick();
+  const timer = setInterval(tick, WATCH_INTERVAL_MS);
+  timer.unref();
+  const usable = () => {
+    if (identity(file) !== opened) {
+      healthy = false;
+      throw new StoreUnavailable(`the SQLite file ${file} is no longer the one certgate opened (moved, removed or replaced)`);
+    }
+    if (!healthy) throw new StoreUnavailable(`the SQLite file ${file} cannot be read as a database`);
+  };
 
   return new SqlStore({
     db,
@@ -30,21 +96,14 @@ export function openSqliteStore(dataDir: string): SqlStore {
     beginRead: 'begin',
     lockMigrations: async () => undefined,
     beforeCommit: async () => undefined,
+    beforeTransaction: usable,
     watch(listener) {
-      // data_version changes when any other connection commits to the file.
-      let seen = dataVersion.get();
-      const timer = setInterval(() => {
-        const now = dataVersion.get();
-        if (now !== seen) {
-          seen = now;
-          listener();
-        }
-      }, WATCH_INTERVAL_MS);
-      timer.unref();
-      return () => clearInterval(timer);
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
-    ready: () => true,
+    ready: () => healthy,
     async close() {
+      clearInterval(timer);
       await db.destroy();
     },
   });

@@ -35,29 +35,62 @@ export interface Store {
   ready(): boolean;
 }
 
+/**
+ * The one classification of store outages, shared by both servers: an error
+ * that says the database cannot be reached, cannot be used, or cannot answer
+ * now, rather than that a query was wrong. The gateway goes on enforcing what
+ * it last knew through these; writes answer 503 database_unavailable.
+ */
 const UNAVAILABLE_CODES = new Set([
+  // the network
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
   'ENOTFOUND',
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  '57P01', // admin_shutdown
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  // PostgreSQL (SQLSTATE)
+  '3D000', // invalid_catalog_name: the database was dropped or renamed
+  '28000', // invalid_authorization_specification: the role may not log in (NOLOGIN, pg_hba)
+  '28P01', // invalid_password: credentials rotated
+  '57P01', // admin_shutdown, and pg_terminate_backend
   '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
+  '57P03', // cannot_connect_now: starting up, or in recovery
+  '57P04', // database_dropped
+  '57P05', // idle_session_timeout
   '57014', // query_canceled (statement timeout)
-  '53300', // too_many_connections
-  '55000', // object_not_in_prerequisite_state (database does not allow connections)
+  '25006', // read_only_sql_transaction: a standby, or default_transaction_read_only
+  '55000', // object_not_in_prerequisite_state (the database does not allow connections)
+  '55006', // object_in_use (the database is being dropped)
 ]);
 
-/** True when an error means the database could not be reached or answered in time, not that a query was wrong. */
+/** Whole SQLSTATE classes that mean "the server cannot serve now". */
+const UNAVAILABLE_CLASSES = [
+  '08', // connection exception
+  '53', // insufficient resources: disk full, out of memory, too many connections
+  '58', // system error: I/O
+  'XX', // internal error, data or index corrupted
+];
+
+/** better-sqlite3's codes (primary and extended) for a file that cannot be used now. */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB|IOERR|FULL|READONLY|PERM|PROTOCOL|NOMEM|AUTH)/;
+
+/** True when an error means the database could not be reached or used, not that a query was wrong. */
 export function isStoreUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message);
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_CLASSES.includes(code.slice(0, 2))) return true;
+  }
+  if (err instanceof StoreUnavailable) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(err.message);
 }
+
+/** Raised by a store that knows it cannot be used (its file was moved away, say). */
+export class StoreUnavailable extends Error {}
 
 export interface WriteTransaction {
   certificateCount(): Promise<number>;

@@ -206,6 +206,21 @@ for (const engine of engines) {
       assertEnvelope(await server.request('DELETE', `/v1/organization/certificates/${id}`), 404, 'certificate_not_found');
     });
 
+    it('refuses a null name on a project, and control characters in any name, on every engine alike', async () => {
+      const project = (await server.request('POST', '/v1/organization/projects', { name: 'named' })).body.id;
+      assertEnvelope(await server.request('POST', `/v1/organization/projects/${project}`, { name: null }), 400, 'invalid_value', 'name');
+      assert.equal((await server.request('GET', `/v1/organization/projects/${project}`)).body.name, 'named');
+      assertEnvelope(await server.request('POST', '/v1/organization/projects', { name: 'a\u0000b' }), 400, 'invalid_value', 'name');
+      assertEnvelope(await server.request('POST', `/v1/organization/projects/${project}`, { name: 'line\nbreak' }), 400, 'invalid_value', 'name');
+      assertEnvelope(await server.request('POST', `/v1/organization/projects/${project}`, { external_key_id: '\u0000' }), 400, 'invalid_value', 'external_key_id');
+      assertEnvelope(await upload({ certificate: (await makeCa()).pem, name: 'x\u0000' }), 400, 'invalid_value', 'name');
+      for (const path of ['/v1/organization/certificates/cert_%00', `/v1/organization/projects/proj_%00/archive`]) {
+        const method = path.endsWith('archive') ? 'POST' : 'DELETE';
+        const res = await server.request(method, path);
+        assert.equal(res.status, 404, `${method} ${path}: ${res.text}`);
+      }
+    });
+
     it('answers 404 for an unknown project and 400 for an archived one, in every project-scoped call', async () => {
       const cert = (await upload({ certificate: (await makeCa()).pem })).body.id;
       const body = { certificate_ids: [cert] };

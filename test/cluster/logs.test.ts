@@ -31,6 +31,9 @@ it('never writes a key, an Authorization header, PEM or a private key to the log
     assert.equal((await admin('/v1/organization/certificates', {}, 'sk-admin-wrong-do-not-log')).status, 401);
     assert.equal((await admin('/v1/organization/certificates/verify', { certificate: client.pem })).status, 200);
     await admin(`/v1/organization/certificates/${cert}?include[]=content`);
+    // a key put in a query string must not reach the log through the request line
+    await admin('/v1/organization/certificates?limit=5&api_key=sk-admin-in-a-query-do-not-log');
+    await call({ url: gateway.url, ca: tls.ca }, { key: 'sk-svcacct-wrong-do-not-log', path: '/v1/models?key=sk-svcacct-in-a-query-do-not-log' });
     await admin(`/v1/organization/projects/${project}/certificates/activate`, { certificate_ids: [cert] });
     const g = { url: gateway.url, ca: tls.ca };
     await new Promise((r) => setTimeout(r, 300));
@@ -50,6 +53,8 @@ it('never writes a key, an Authorization header, PEM or a private key to the log
     'wrong admin key': 'sk-admin-wrong-do-not-log',
     'project key': projectKey,
     'wrong project key': 'sk-svcacct-wrong-do-not-log',
+    'admin key in a query string': 'sk-admin-in-a-query-do-not-log',
+    'project key in a query string': 'sk-svcacct-in-a-query-do-not-log',
     'upstream key': 'sk-upstream-do-not-log-0123456789',
     'CA certificate body': ca.pem.split('\n')[3]!,
     'client certificate body': client.pem.split('\n')[3]!,
@@ -60,4 +65,5 @@ it('never writes a key, an Authorization header, PEM or a private key to the log
   }
   assert.ok(!/authorization/i.test(logs), 'no Authorization header in the log');
   assert.ok(!logs.includes('BEGIN'), 'no PEM in the log');
+  assert.ok(!/"(url|path)":"[^"]*\?/.test(logs), 'no query string in the log');
 });
