@@ -66,7 +66,11 @@ type TrackedSocket = Socket & { [lastActive]?: number; [httpSocket]?: HttpSocket
 /** A connection with no request in flight (node keeps the response being written in _httpMessage). */
 const idle = (socket: TrackedSocket) => !(socket[httpSocket] ?? (socket as HttpSocket))._httpMessage;
 
-/** Caps open connections on a server, closing the least recently active idle one to make room for a new one. */
+/**
+ * Caps open connections on a server. At the cap, an idle connection makes room for the new one: first one that
+ * has never sent a request (what a flood of idle connections is made of), oldest first; else the least recently
+ * active. A client that uses its kept-alive connection is the last to go.
+ */
 export function capConnections(server: HttpServer, maxConnections: number): void {
   const open = new Set<TrackedSocket>();
   server.on('connection', (socket: TrackedSocket) => {
@@ -74,7 +78,12 @@ export function capConnections(server: HttpServer, maxConnections: number): void
       // a scan, but only at the cap; the cost of a normal request is one timestamp
       let victim: TrackedSocket | undefined;
       for (const candidate of open) {
-        if (idle(candidate) && (!victim || (candidate[lastActive] ?? 0) < (victim[lastActive] ?? 0))) victim = candidate;
+        if (!idle(candidate)) continue;
+        if (!candidate[httpSocket]) {
+          victim = candidate; // never used; the set is in age order, so this is the oldest such
+          break;
+        }
+        if (!victim || (candidate[lastActive] ?? 0) < (victim[lastActive] ?? 0)) victim = candidate;
       }
       if (!victim) {
         socket.destroy();

@@ -29,6 +29,8 @@ export type Admission =
   | { readonly admitted: false; readonly error: ApiError; readonly reason: string; readonly verdict: Verdict | null };
 
 const perConnection = new WeakMap<object, { anchors: readonly TrustAnchor[]; verdict: Verdict }>();
+/** A kept-alive connection sends the same Authorization header request after request: resolved once per key generation. */
+const keyOnConnection = new WeakMap<object, { header: string; generation: number; owner: ProjectKeyOwner }>();
 const sharedAcceptances = new WeakMap<readonly TrustAnchor[], Map<string, Verdict>>();
 const MAX_SHARED_VERDICTS = 10_000;
 
@@ -82,10 +84,19 @@ function unusableProject(message: string): Admission {
 
 /** A request at the gateway: its Authorization header names the project. */
 export async function admitRequest(rt: Runtime, authorization: string | undefined, presented: Presented): Promise<Admission> {
-  const token = bearerToken(authorization);
-  if (!token) return refused(missingKey(), 'no_key');
-  const owner = await rt.keys.projectKey(token);
-  if (!owner) return refused(invalidKey('a project key (sk-svcacct-...) of a project behind this gateway'), 'unknown_key');
+  const connection = presented.connection;
+  const kept = connection && keyOnConnection.get(connection);
+  let owner: ProjectKeyOwner | undefined;
+  if (kept && kept.header === authorization && kept.generation === rt.keys.generation) {
+    owner = kept.owner;
+  } else {
+    const token = bearerToken(authorization);
+    if (!token) return refused(missingKey(), 'no_key');
+    const generation = rt.keys.generation;
+    owner = await rt.keys.projectKey(token);
+    if (!owner) return refused(invalidKey('a project key (sk-svcacct-...) of a project behind this gateway'), 'unknown_key');
+    if (connection) keyOnConnection.set(connection, { header: authorization!, generation, owner });
+  }
   let snapshot = await rt.snapshot(owner.organizationId);
   if (!snapshot.project(owner.projectId)) snapshot = await rt.reload(owner.organizationId);
   const project = snapshot.project(owner.projectId);

@@ -32,12 +32,15 @@ const MAX_CACHED = 10_000;
 export class KeyResolver {
   private readonly admin = new KeyCache<KeyOwner>();
   private readonly project = new KeyCache<ProjectKeyOwner>();
+  /** Bumped whenever the keys may have changed: a resolution made under one generation holds while it lasts. */
+  generation = 0;
 
   constructor(
     private readonly store: Store,
     snapshots: Snapshots,
   ) {
     snapshots.onInvalidate(() => {
+      this.generation++;
       this.admin.expire();
       this.project.expire();
     });

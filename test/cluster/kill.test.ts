@@ -13,7 +13,7 @@ const CYCLES = Number(process.env.CERTGATE_KILL_CYCLES ?? 4);
 
 for (const engine of engines) {
   describe(`kill -9 under write load (${engine.name})`, () => {
-    it(`loses no acknowledged write over ${CYCLES} SIGKILL cycles`, async () => {
+    it(`loses no acknowledged write over ${CYCLES} SIGKILL cycles`, async (t) => {
       const place = await engine.fresh();
       const pems = await Promise.all(Array.from({ length: 60 }, () => makeCa().then((ca) => ca.pem)));
       const acknowledged = { projects: new Set<string>(), certificates: new Set<string>(), active: new Set<string>() };
@@ -66,6 +66,9 @@ for (const engine of engines) {
           for (const id of acknowledged.active) assert.equal(stored.get(id), true, `certificate ${id} was acknowledged active and is not`);
           assert.ok(certificates.length <= 50);
           assert.ok(acknowledged.projects.size > CYCLES && acknowledged.certificates.size > 0, 'the load wrote something each cycle');
+          t.diagnostic(
+            `${CYCLES} kills; acknowledged and found after them: ${acknowledged.projects.size} projects, ${acknowledged.certificates.size} uploads, ${acknowledged.active.size} activations`,
+          );
         } finally {
           await server.stop();
         }
