@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { ConfigError, gatewayConfig, serveConfig, verifyConfig } from './config.js';
 import { ApiError } from './domain/errors.js';
-import { startGateway } from './commands/gateway.js';
-import { startServer } from './commands/serve.js';
-import { runVerify } from './commands/verify.js';
+
+// Each command loads only what it runs: the gateway process never loads Fastify or Ajv.
 
 const USAGE = `usage: certgate <command> [flags]
 
@@ -46,17 +45,21 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
+      const { startServer } = await import('./commands/serve.js');
       const server = await startServer(serveConfig(rest, process.env));
       onSignals(() => server.close());
       return -1;
     }
     case 'gateway': {
+      const { startGateway } = await import('./commands/gateway.js');
       const gateway = await startGateway(gatewayConfig(rest, process.env));
       onSignals(() => gateway.close());
       return -1;
     }
-    case 'verify':
+    case 'verify': {
+      const { runVerify } = await import('./commands/verify.js');
       return runVerify(verifyConfig(rest, process.env), (text) => process.stdout.write(text));
+    }
     case undefined:
     case 'help':
     case '--help':

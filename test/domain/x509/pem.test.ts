@@ -30,7 +30,8 @@ describe('PEM reading', async () => {
     ['text on the BEGIN line', `see: ${ca.pem}`],
     ['a stray character in the base64', wrap([...body.slice(0, 1), '!!!!', ...body.slice(1)])],
     ['mismatched labels', wrap(body).replace('END CERTIFICATE', 'END X509 CRL')],
-    ['bad padding', wrap([`${body.join('').replace(/=+$/, '')}=`])],
+    ['padding before the end', wrap([`${body[0]!.slice(0, 2)}=${body[0]!.slice(3)}`, ...body.slice(1)])],
+    ['a length that is no multiple of four', wrap([`${body.join('').replace(/=+$/, '')}A`.replace(/^(.{4})*$/, '$&AAA')])],
     ['PEM headers inside the block (RFC 1421 style)', wrap(['Proc-Type: 4,ENCRYPTED', '', ...body])],
     ['nothing', ''],
   ];
