@@ -7,33 +7,24 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { POSTGRES_URL } from '../support/engines.js';
-import { call, startTestGateway, startUpstream, type TestGateway } from '../support/gateway.js';
+import { call, startScene, type Scene } from '../support/gateway.js';
 import { makeCa, makeClient, type Issued } from '../support/pki.js';
-import { startTestServer, tempDir, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/server.js';
 import { within } from '../support/wait.js';
 
-interface Setup {
-  admin: TestServer;
-  gateway: TestGateway;
-  key: string;
+interface Setup extends Scene {
   good: Issued;
   stranger: Issued;
 }
 
-async function setUp(place: { dataDir: string; databaseUrl?: string }, upstreamUrl: string): Promise<Setup> {
-  const admin = await startTestServer(place);
-  const gateway = await startTestGateway(place, upstreamUrl);
-  const org = admin.sdk.admin.organization;
-  const project = (await org.projects.create({ name: 'outage' })).id;
-  const key = (await org.projects.serviceAccounts.create(project, { name: 'svc' })).api_key!.value;
+async function setUp(place: { dataDir: string; databaseUrl?: string }): Promise<Setup> {
+  const scene = await startScene(place, 'outage');
   const ca = await makeCa();
-  const id = (await org.certificates.create({ certificate: ca.pem })).id;
-  await org.projects.certificates.activate(project, { certificate_ids: [id] });
+  await scene.enforce(ca.pem);
   const good = await makeClient(ca);
   const stranger = await makeClient(await makeCa({ name: 'stranger' }));
-  await within(1000, async () => (await call(gateway, { key })).status === 403);
-  assert.equal((await call(gateway, { key, client: good })).status, 200);
-  return { admin, gateway, key, good, stranger };
+  assert.equal((await call(scene.gateway, { key: scene.key, client: good })).status, 200);
+  return { ...scene, good, stranger };
 }
 
 const readyz = async (s: Setup) => (await call(s.gateway, { path: '/readyz' })).status;
@@ -60,17 +51,13 @@ async function recovered(s: Setup): Promise<void> {
 }
 
 describe('outages of a SQLite file', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
   const dir = tempDir();
   let s: Setup;
   before(async () => {
-    upstream = await startUpstream();
-    s = await setUp({ dataDir: dir.path }, upstream.url);
+    s = await setUp({ dataDir: dir.path });
   });
   after(async () => {
-    await s.gateway.close();
-    await s.admin.close();
-    await upstream.close();
+    await s.close();
     dir.remove();
   });
 
@@ -101,7 +88,6 @@ describe('outages of a SQLite file', () => {
 });
 
 describe('outages of a PostgreSQL database', { skip: POSTGRES_URL ? false : 'CERTGATE_TEST_DATABASE_URL is not set' }, () => {
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let s: Setup;
   const suffix = randomBytes(5).toString('hex');
   const role = `certgate_role_${suffix}`;
@@ -126,13 +112,10 @@ describe('outages of a PostgreSQL database', { skip: POSTGRES_URL ? false : 'CER
     const url = new URL(POSTGRES_URL!);
     url.username = role;
     url.pathname = `/${database}`;
-    upstream = await startUpstream();
-    s = await setUp({ dataDir: '', databaseUrl: url.toString() }, upstream.url);
+    s = await setUp({ dataDir: '', databaseUrl: url.toString() });
   });
   after(async () => {
-    await s.gateway.close().catch(() => undefined);
-    await s.admin.close().catch(() => undefined);
-    await upstream.close();
+    await s.close();
     await asSuperuser(`drop database if exists ${database} with (force)`);
     await asSuperuser(`drop role if exists ${role}`);
   });

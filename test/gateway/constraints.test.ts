@@ -4,46 +4,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { engines } from '../support/engines.js';
 import { dnsName, hex, nameConstraints } from '../support/der.js';
-import { call, startTestGateway, startUpstream, type TestGateway } from '../support/gateway.js';
+import { call, startScene, type Scene } from '../support/gateway.js';
 import { opensslVerify } from '../support/openssl.js';
 import { Extension, makeCa, makeClient, type Issued } from '../support/pki.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { within } from '../support/wait.js';
 
 for (const engine of engines) {
   describe(`the gate and openssl verify agree (${engine.name})`, () => {
-    let admin: TestServer;
-    let gateway: TestGateway;
-    let upstream: Awaited<ReturnType<typeof startUpstream>>;
-    let drop: () => Promise<void>;
-    let key: string;
+    let scene: Scene;
     let anchor: Issued;
 
     before(async () => {
-      const place = await engine.fresh();
-      drop = place.drop;
-      admin = await startTestServer(place);
-      upstream = await startUpstream();
-      gateway = await startTestGateway(place, upstream.url);
-      const org = admin.sdk.admin.organization;
-      const project = (await org.projects.create({ name: 'constrained' })).id;
-      key = (await org.projects.serviceAccounts.create(project, { name: 'svc' })).api_key!.value;
+      scene = await startScene(await engine.fresh(), 'constrained');
       // an anchor for *.example.com only, with no CA below its intermediates' children
       anchor = await makeCa({
         name: 'constrained anchor',
         pathLength: 1,
         extra: [new Extension('2.5.29.30', true, new Uint8Array(nameConstraints([dnsName('.example.com')])))],
       });
-      const id = (await org.certificates.create({ certificate: anchor.pem })).id;
-      await org.projects.certificates.activate(project, { certificate_ids: [id] });
-      await within(1000, async () => (await call(gateway, { key })).status === 403);
+      await scene.enforce(anchor.pem);
     });
-    after(async () => {
-      await gateway.close();
-      await upstream.close();
-      await admin.close();
-      await drop();
-    });
+    after(() => scene.close());
 
     const cases: [string, () => Promise<{ client: Issued; chain: Issued[] }>, number, string?][] = [
       ['a leaf inside the constraints', async () => ({ client: await makeClient(anchor, { dnsNames: ['api.example.com'] }), chain: [] }), 200],
@@ -76,7 +56,7 @@ for (const engine of engines) {
     for (const [label, make, status, reason] of cases) {
       it(label, async () => {
         const { client, chain } = await make();
-        const res = await call(gateway, { key, client, chain });
+        const res = await call(scene.gateway, { key: scene.key, client, chain });
         assert.equal(res.status, status, JSON.stringify(res.body));
         if (reason) {
           assert.equal(res.body.error.code, 'certificate_verification_failed');

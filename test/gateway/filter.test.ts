@@ -3,19 +3,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { engines } from '../support/engines.js';
-import { call, startTestGateway, startUpstream, type TestGateway } from '../support/gateway.js';
+import { call, startScene, type Scene, type TestGateway } from '../support/gateway.js';
 import { makeCa, makeClient, type Issued } from '../support/pki.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
 import { within } from '../support/wait.js';
 
 const EXAMPLE = 'subject.organizational_unit == "Production" && subject_alt_names.exists(san, san.type == DNS && san.value.endsWith(".example.com"))';
 
 for (const engine of engines) {
   describe(`anchor filters (${engine.name})`, () => {
+    let scene: Scene;
     let admin: TestServer;
     let gateway: TestGateway;
-    let upstream: Awaited<ReturnType<typeof startUpstream>>;
-    let drop: () => Promise<void>;
     let key: string;
     let project: string;
     let ca: Issued;
@@ -27,26 +26,14 @@ for (const engine of engines) {
       (await admin.request('POST', '/v1/organization/certificates/verify', { certificate: client.pem, project_id: project })).body;
 
     before(async () => {
-      const place = await engine.fresh();
-      drop = place.drop;
-      admin = await startTestServer(place);
-      upstream = await startUpstream();
-      gateway = await startTestGateway(place, upstream.url);
-      const org = admin.sdk.admin.organization;
-      project = (await org.projects.create({ name: 'filtered' })).id;
-      key = (await org.projects.serviceAccounts.create(project, { name: 'svc' })).api_key!.value;
+      scene = await startScene(await engine.fresh(), 'filtered');
+      ({ admin, gateway, key, project } = scene);
       ca = await makeCa({ name: 'filter CA' });
-      caId = (await org.certificates.create({ certificate: ca.pem, name: 'filter CA' })).id;
-      await org.projects.certificates.activate(project, { certificate_ids: [caId] });
+      caId = await scene.enforce(ca.pem);
       production = await makeClient(ca, { subject: 'CN=w1, OU=Production, O=Example', dnsNames: ['api.example.com'] });
       staging = await makeClient(ca, { subject: 'CN=w2, OU=Staging, O=Example', dnsNames: ['api.example.com'] });
     });
-    after(async () => {
-      await gateway.close();
-      await upstream.close();
-      await admin.close();
-      await drop();
-    });
+    after(() => scene.close());
 
     it('has no filter until one is set', async () => {
       const res = await admin.request('GET', filterPath());

@@ -109,3 +109,46 @@ export async function call(
     await agent.close();
   }
 }
+
+export interface Scene {
+  readonly admin: import('./server.js').TestServer;
+  readonly gateway: TestGateway;
+  readonly upstream: Awaited<ReturnType<typeof startUpstream>>;
+  readonly project: string;
+  /** a project key of `project` */
+  readonly key: string;
+  /** uploads a CA and activates it for the project; resolves once the gateway enforces it */
+  enforce(caPem: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** An admin server, an upstream and a gateway on its own store connection, over one store, with a project and its key. */
+export async function startScene(place: { dataDir: string; databaseUrl?: string; drop?: () => Promise<void> }, name = 'scene'): Promise<Scene> {
+  const { startTestServer } = await import('./server.js');
+  const { within } = await import('./wait.js');
+  const admin = await startTestServer(place);
+  const upstream = await startUpstream();
+  const gateway = await startTestGateway(place, upstream.url);
+  const org = admin.sdk.admin.organization;
+  const project = (await org.projects.create({ name })).id;
+  const key = (await org.projects.serviceAccounts.create(project, { name: `${name} svc` })).api_key!.value;
+  return {
+    admin,
+    gateway,
+    upstream,
+    project,
+    key,
+    async enforce(caPem) {
+      const id = (await org.certificates.create({ certificate: caPem })).id;
+      await org.projects.certificates.activate(project, { certificate_ids: [id] });
+      await within(1000, async () => (await call(gateway, { key })).status === 403);
+      return id;
+    },
+    async close() {
+      await gateway.close().catch(() => undefined);
+      await upstream.close();
+      await admin.close().catch(() => undefined);
+      await place.drop?.();
+    },
+  };
+}
