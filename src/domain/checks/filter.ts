@@ -1,4 +1,5 @@
 import { celEnv, CelScalar, isCelError, listType, mapType, parse, plan } from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
 import { RE2JS } from '@bufbuild/re2';
 import { Environment } from '@marcbachmann/cel-js';
 import type { CertificateFacts } from '../x509/certificate.js';
@@ -42,10 +43,43 @@ const checker = (() => {
   return env;
 })();
 
+/** RE2 patterns compiled once each (the evaluator would otherwise compile a pattern on every call). */
+const patterns = new Map<string, { test(text: string): boolean }>();
+const cachedRe2 = {
+  compile(pattern: string) {
+    let matcher = patterns.get(pattern);
+    if (!matcher) {
+      const re = RE2JS.compile(pattern);
+      matcher = { test: (text: string) => re.test(text) };
+      if (patterns.size >= 1000) patterns.clear();
+      patterns.set(pattern, matcher);
+    }
+    return matcher;
+  },
+};
+
 const S = CelScalar.STRING;
 const evaluator = celEnv({
   variables: { subject: mapType(S, S), subject_alt_names: listType(mapType(S, S)), ...Object.fromEntries(SAN_TYPES.map((t) => [t, S])) },
+  funcs: strings,
+  re2: cachedRe2,
 });
+
+/** Operators the evaluator's planner handles itself, beside the functions its resolver knows. */
+const PLANNED = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '_[_]']);
+
+/** Every function an expression calls, by name. */
+function calledFunctions(node: unknown, out = new Set<string>()): Set<string> {
+  if (!node || typeof node !== 'object') return out;
+  if (Array.isArray(node)) {
+    for (const item of node) calledFunctions(item, out);
+    return out;
+  }
+  const expr = node as { exprKind?: { case?: string; value?: { function?: string } } };
+  if (expr.exprKind?.case === 'callExpr' && expr.exprKind.value?.function) out.add(expr.exprKind.value.function);
+  for (const [key, value] of Object.entries(node)) if (key !== '$typeName') calledFunctions(value, out);
+  return out;
+}
 
 /** An expression certgate refuses to save; the message says why (the compiler's own words where it has them). */
 export class FilterInvalid extends Error {}
@@ -111,6 +145,10 @@ export function compileFilter(expression: string): Filter {
   }
   if (comprehensionDepth(parsed.expr) > 1) {
     throw new FilterInvalid('The filter nests one comprehension (exists, all, exists_one, map, filter) inside another; certgate allows one level, so evaluation stays linear in the number of SANs.');
+  }
+  // the checker and the evaluator are two libraries: refuse a function the evaluator would not find at the gate
+  for (const name of calledFunctions(parsed.expr)) {
+    if (!PLANNED.has(name) && !evaluator.funcs.find(name)) throw new FilterInvalid(`The filter calls ${name}(), which certgate's evaluator does not provide.`);
   }
   for (const pattern of literalPatterns(parsed.expr)) {
     try {

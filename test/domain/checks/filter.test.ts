@@ -89,6 +89,18 @@ describe('filter evaluation on real certificates', () => {
     assert.deepEqual(has('DNS', 'ops@example.com'), { ok: true, admitted: false });
   });
 
+  it('evaluates at the gate every function the checker accepted when saving (the two libraries agree)', async () => {
+    const cert = await leaf({ subject: 'CN=Api.Example.COM, OU=Production', dnsNames: ['a.example.com'] });
+    for (const expression of [
+      'subject.common_name.lowerAscii() == "api.example.com" && subject.organizational_unit.upperAscii() == "PRODUCTION"',
+      'subject.common_name.split(".").size() == 3 && subject.common_name.indexOf("Example") == 4',
+      'subject_alt_names.exists(s, s.value.matches("^[a-z][.]example[.]com$")) && subject.common_name.lastIndexOf(".") == 11',
+      '["a", "b"].join("-") == "a-b" && int("5") + 1 == 6 && string(7) == "7"',
+    ]) {
+      assert.deepEqual(compileFilter(expression).evaluate(cert), { ok: true, admitted: true }, expression);
+    }
+  });
+
   it('reports a run-time failure as an error, never as a decision', async () => {
     const result = compileFilter('subject_alt_names[5].value == "x"').evaluate(await leaf({ dnsNames: ['a.example.com'] }));
     assert.equal(result.ok, false);
