@@ -140,6 +140,25 @@ describe('outages of a PostgreSQL database', { skip: POSTGRES_URL ? false : 'CER
     await recovered(s);
   });
 
+  it('the database read-only (a standby, or default_transaction_read_only), then writable again', async () => {
+    await asSuperuser(`alter database ${database} set default_transaction_read_only = on`);
+    try {
+      await terminate();
+      await within(5000, async () => {
+        const write = await s.admin.request('POST', '/v1/organization/projects', { name: 'while read-only' });
+        return write.status === 503 && write.body.error.code === 'database_unavailable';
+      });
+      // reads and the gate go on as before
+      assert.equal((await call(s.gateway, { key: s.key, client: s.good })).status, 200);
+      assert.equal((await call(s.gateway, { key: s.key, client: s.stranger })).status, 403);
+      assert.equal((await s.admin.request('GET', '/v1/organization/projects')).status, 200);
+    } finally {
+      await asSuperuser(`alter database ${database} reset default_transaction_read_only`);
+      await terminate();
+    }
+    await recovered(s);
+  });
+
   it('the database dropped', async () => {
     await asSuperuser(`drop database ${database} with (force)`);
     await duringOutage(s);
