@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 
+import { CLIENT_ID_SOURCES, type ClientIdSource } from './domain/identity.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './http/connections.js';
 
 export interface ServeConfig {
@@ -117,7 +118,11 @@ export interface GatewayConfig {
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
   readonly logLevel: string;
+  readonly clientIdHeader: { readonly name: string; readonly from: ClientIdSource } | undefined;
 }
+
+/** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
+const RESERVED_HEADERS = new Set(['authorization', 'host', 'connection', 'content-length', 'transfer-encoding', 'x-request-id', 'x-forwarded-client-cert', 'x-certgate-project-id', 'x-certgate-certificate-id']);
 
 export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
   const o = readOptions(
@@ -128,6 +133,8 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
       upstreamApiKey: { flag: 'upstream-api-key', env: 'CERTGATE_UPSTREAM_API_KEY' },
       tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT' },
       tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY' },
+      clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER' },
+      clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint' },
       ...storeOptions,
       ...connectionOptions,
     },
@@ -143,6 +150,17 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
   }
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError('CERTGATE_UPSTREAM_URL must be an http or https URL');
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('CERTGATE_TLS_CERT and CERTGATE_TLS_KEY go together: set both or neither');
+  let clientIdHeader: GatewayConfig['clientIdHeader'];
+  if (o.clientIdHeader) {
+    const name = o.clientIdHeader.toLowerCase();
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || RESERVED_HEADERS.has(name)) {
+      throw new ConfigError(`--client-id-header must be a header name that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
+    }
+    if (!CLIENT_ID_SOURCES.includes(o.clientIdFrom as ClientIdSource)) {
+      throw new ConfigError(`--client-id-from must be one of ${CLIENT_ID_SOURCES.join(', ')}, got ${JSON.stringify(o.clientIdFrom)}`);
+    }
+    clientIdHeader = { name, from: o.clientIdFrom as ClientIdSource };
+  }
   return {
     limits: connectionLimits(o),
     host: o.host!,
@@ -154,6 +172,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     tlsCert: o.tlsCert,
     tlsKey: o.tlsKey,
     logLevel: o.logLevel!,
+    clientIdHeader,
   };
 }
 

@@ -31,6 +31,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     upstreamApiKey: config.upstreamApiKey,
     log: (entry) => log.info(entry),
     limits: config.limits,
+    ...(config.clientIdHeader ? { clientIdHeader: config.clientIdHeader } : {}),
   });
   const url = await gateway.listen();
   log.info({ url, upstream: new URL(config.upstreamUrl).origin }, 'gateway listening');

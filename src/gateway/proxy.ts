@@ -31,14 +31,18 @@ export interface UpstreamOptions {
   /** replaces the client's Authorization when set */
   readonly apiKey: string | undefined;
   readonly connections?: number;
+  /** request headers that are the gateway's to set: any copy a client sends is removed */
+  readonly owned?: readonly string[];
 }
 
 /** Forwards accepted requests to the upstream over a keep-alive pool, streaming both bodies. */
 export class Upstream {
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly drop: readonly string[];
 
   constructor(private readonly options: UpstreamOptions) {
+    this.drop = ['host', ...(options.owned ?? [])];
     const url = new URL(options.url);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, { connections: options.connections ?? 256, keepAliveTimeout: 30_000 });
@@ -49,8 +53,9 @@ export class Upstream {
    * rejects when the upstream cannot be reached. The body is then written into
    * `res` chunk by chunk as it arrives: server-sent events pass through unbuffered.
    */
-  forward(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const headers = endToEnd(req.headers, ['host']);
+  forward(req: IncomingMessage, res: ServerResponse, requestId: string, add?: Readonly<Record<string, string>>): Promise<void> {
+    const headers = endToEnd(req.headers, this.drop);
+    if (add) Object.assign(headers, add);
     headers['x-request-id'] = requestId;
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';

@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Verdict } from '../domain/checks/client.js';
 import { ApiError } from '../domain/errors.js';
+import { CERTIFICATE_ID_HEADER, clientId, forwardedClientCert, FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, type ClientIdSource } from '../domain/identity.js';
 import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
@@ -20,6 +22,8 @@ export interface GatewayOptions {
   /** told of each refusal (never a key, header or certificate) */
   readonly log?: (entry: Record<string, unknown>) => void;
   readonly limits?: ConnectionLimits;
+  /** one more header carrying the verified client's id (e.g. x-mtls-client-id for LiteLLM), and what it holds */
+  readonly clientIdHeader?: { readonly name: string; readonly from: ClientIdSource };
 }
 
 const MAX_CHAIN = 10;
@@ -54,6 +58,9 @@ function presentedOn(socket: TLSSocket): Presented {
 
 const presentations = new WeakMap<TLSSocket, Presented>();
 
+/** The identity headers of one verdict, built once: a verdict is shared by every request it admits. */
+const identities = new WeakMap<Verdict, Record<string, string>>();
+
 /** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
   private readonly upstream: Upstream;
@@ -63,7 +70,11 @@ export class Gateway {
     private readonly rt: Runtime,
     private readonly options: GatewayOptions,
   ) {
-    this.upstream = new Upstream({ url: options.upstreamUrl, apiKey: options.upstreamApiKey });
+    this.upstream = new Upstream({
+      url: options.upstreamUrl,
+      apiKey: options.upstreamApiKey,
+      owned: [FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, CERTIFICATE_ID_HEADER, ...(options.clientIdHeader ? [options.clientIdHeader.name] : [])],
+    });
     const limits = options.limits ?? DEFAULT_LIMITS;
     this.server = createServer(
       {
@@ -123,11 +134,30 @@ export class Gateway {
       return sendError(res, admission.error, requestId);
     }
     try {
-      await this.upstream.forward(req, res, requestId);
+      await this.upstream.forward(req, res, requestId, this.identity(admission.verdict, admission.owner?.projectId));
     } catch {
       if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
       else res.destroy();
     }
+  }
+
+  /** x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate. */
+  private identity(verdict: Verdict, projectId: string | undefined): Record<string, string> | undefined {
+    if (!verdict.leaf || !verdict.certificateId || !projectId) return undefined;
+    let headers = identities.get(verdict);
+    if (!headers) {
+      headers = {
+        [FORWARDED_CLIENT_CERT]: forwardedClientCert(verdict.leaf),
+        [PROJECT_ID_HEADER]: projectId,
+        [CERTIFICATE_ID_HEADER]: verdict.certificateId,
+      };
+      const configured = this.options.clientIdHeader;
+      const id = configured && clientId(verdict.leaf, configured.from);
+      if (configured && id !== undefined) headers[configured.name] = id;
+      identities.set(verdict, headers);
+    }
+    // verdicts are reached per project (each project has its own list of anchors in force), so this is the request's project
+    return headers[PROJECT_ID_HEADER] === projectId ? headers : { ...headers, [PROJECT_ID_HEADER]: projectId };
   }
 
   private status(res: ServerResponse, requestId: string, body: string): void {

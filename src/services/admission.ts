@@ -78,6 +78,7 @@ function unusableProject(message: string): Admission {
     checks: [{ name: 'project_usable', passed: false, message }],
     until: Infinity,
     direct: false,
+    leaf: null,
   };
   return { admitted: false, error: new ApiError('invalid_api_key', message), reason: 'archived_project', verdict };
 }

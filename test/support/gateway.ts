@@ -64,9 +64,14 @@ export interface TestGateway {
 }
 
 /** A gateway on its own store connection to the same data, as a separate process would have, started as the gateway command starts one. */
-export async function startTestGateway(place: { dataDir: string; databaseUrl?: string }, upstreamUrl: string, upstreamApiKey?: string): Promise<TestGateway> {
+export async function startTestGateway(
+  place: { dataDir: string; databaseUrl?: string },
+  upstreamUrl: string,
+  upstreamApiKey?: string,
+  extraArgs: string[] = [],
+): Promise<TestGateway> {
   const tls = await selfSignedLocalhost();
-  const args = ['--port', '0', '--upstream-url', upstreamUrl, ...(upstreamApiKey ? ['--upstream-api-key', upstreamApiKey] : [])];
+  const args = ['--port', '0', '--upstream-url', upstreamUrl, ...(upstreamApiKey ? ['--upstream-api-key', upstreamApiKey] : []), ...extraArgs];
   args.push(...(place.databaseUrl ? ['--database-url', place.databaseUrl] : ['--data-dir', place.dataDir]));
   const running = await startGateway(gatewayConfig(args, {}), { quiet: true, tls });
   return { url: running.url, ca: tls.cert, store: running.rt.store, rt: running.rt, close: () => running.close() };
@@ -123,12 +128,12 @@ export interface Scene {
 }
 
 /** An admin server, an upstream and a gateway on its own store connection, over one store, with a project and its key. */
-export async function startScene(place: { dataDir: string; databaseUrl?: string; drop?: () => Promise<void> }, name = 'scene'): Promise<Scene> {
+export async function startScene(place: { dataDir: string; databaseUrl?: string; drop?: () => Promise<void> }, name = 'scene', gatewayArgs: string[] = []): Promise<Scene> {
   const { startTestServer } = await import('./server.js');
   const { within } = await import('./wait.js');
   const admin = await startTestServer(place);
   const upstream = await startUpstream();
-  const gateway = await startTestGateway(place, upstream.url);
+  const gateway = await startTestGateway(place, upstream.url, undefined, gatewayArgs);
   const org = admin.sdk.admin.organization;
   const project = (await org.projects.create({ name })).id;
   const key = (await org.projects.serviceAccounts.create(project, { name: `${name} svc` })).api_key!.value;

@@ -181,6 +181,8 @@ export interface Verdict {
   readonly until: number;
   /** accepted with the leaf alone, issued directly by an anchor (no intermediates involved) */
   readonly direct: boolean;
+  /** the verified leaf, when a certificate was accepted */
+  readonly leaf: CertificateFacts | null;
 }
 
 const NOT_REQUIRED: Verdict = {
@@ -192,6 +194,7 @@ const NOT_REQUIRED: Verdict = {
   checks: [{ name: 'anchors_in_force', passed: true, message: 'No trust anchor is active in this scope, so no client certificate is required.' }],
   until: Infinity,
   direct: false,
+  leaf: null,
 };
 
 /** anchors: those in force for the request, the project's first. chain: DER, leaf first. */
@@ -201,7 +204,7 @@ export function verifyClient(chain: readonly Buffer[], anchors: readonly TrustAn
   const { results, failure } = runChecks(clientChecks, context);
   if (failure) {
     const { code, reason, message } = failure;
-    return { required: true, accepted: false, scope: null, certificateId: null, refusal: { code, reason, message }, checks: results, until: Infinity, direct: false };
+    return { required: true, accepted: false, scope: null, certificateId: null, refusal: { code, reason, message }, checks: results, until: Infinity, direct: false, leaf: null };
   }
   const path = context.path!;
   const lapses = [context.leaf!, ...path.intermediates, path.anchor.facts].map((c) => c.notAfter.getTime());
@@ -214,5 +217,6 @@ export function verifyClient(chain: readonly Buffer[], anchors: readonly TrustAn
     checks: results,
     until: Math.min(...lapses),
     direct: path.intermediates.length === 0,
+    leaf: context.leaf!,
   };
 }

@@ -169,3 +169,32 @@ export function readNameConstraints(value: Uint8Array): NameConstraints {
   if (parts.length === 0) throw new DerError('NameConstraints with neither permitted nor excluded subtrees');
   return { permitted, excluded };
 }
+
+/** RFC 4514 short names for the attribute types it lists; any other type is written as its OID. */
+const RFC4514_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.6': 'C',
+  '2.5.4.9': 'STREET',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '0.9.2342.19200300.100.1.1': 'UID',
+};
+
+/** An attribute value escaped as RFC 4514 §2.4 asks: the specials, a leading space or '#', a trailing space, and NUL. */
+function escapeValue(value: string): string {
+  let out = value.replace(/[\\",+;<>]/g, (c) => `\\${c}`).replace(/\u0000/g, '\\00');
+  if (out.startsWith(' ') || out.startsWith('#')) out = `\\${out}`;
+  if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
+  return out;
+}
+
+/** A distinguished name as an RFC 4514 string: the last RDN first, multi-valued RDNs joined with '+'. */
+export function rfc4514(name: DistinguishedName): string {
+  return [...name]
+    .reverse()
+    .map((rdn) => rdn.map((a) => `${RFC4514_NAMES[a.oid] ?? a.oid}=${escapeValue(a.value)}`).join('+'))
+    .join(',');
+}
