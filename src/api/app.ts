@@ -12,6 +12,7 @@ import { projectRoutes } from './routes/projects.js';
 import { serviceAccountRoutes } from './routes/service-accounts.js';
 import { verifyRoutes } from './routes/verify.js';
 import { filterRoutes } from './routes/filters.js';
+import { crlRoutes } from './routes/crls.js';
 import { errorResponse } from './wire.js';
 
 export interface AppDeps {
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v1.addHook('onRequest', requireAdminKey(deps.rt.keys));
     certificateRoutes(v1, deps.rt);
     filterRoutes(v1, deps.rt);
+    crlRoutes(v1, deps.rt);
     projectRoutes(v1, deps.rt);
     serviceAccountRoutes(v1, deps.rt);
     verifyRoutes(v1, deps.rt);

@@ -28,6 +28,7 @@ export const errorCatalog = {
   certificate_in_use: { status: 400, type: 'invalid_request_error' },
   duplicate_certificate: { status: 400, type: 'invalid_request_error' },
   certificate_limit_reached: { status: 400, type: 'invalid_request_error' },
+  crl_invalid: { status: 400, type: 'invalid_request_error' },
   certificate_not_found: { status: 404, type: 'invalid_request_error' },
   project_not_found: { status: 404, type: 'invalid_request_error' },
   project_archived: { status: 400, type: 'invalid_request_error' },

@@ -14,6 +14,17 @@ export interface CertificateRecord {
   readonly filterExpression: string | null;
   /** when the filter was last set or removed, null when never */
   readonly filterUpdatedAt: number | null;
+  /** the anchor's CRL (a certgate extension), null when none */
+  readonly crl: CrlRecord | null;
+}
+
+export interface CrlRecord {
+  /** PEM */
+  readonly content: string;
+  readonly thisUpdate: number;
+  readonly nextUpdate: number | null;
+  readonly revokedCount: number;
+  readonly updatedAt: number;
 }
 
 export interface ProjectRecord {

@@ -9,4 +9,6 @@ export interface TrustAnchor {
   readonly scope: AnchorScope;
   readonly facts: CertificateFacts;
   readonly filter: Filter | null;
+  /** serials the anchor's CRL revokes (see serialKey), null when it has no CRL */
+  readonly revoked: ReadonlySet<string> | null;
 }

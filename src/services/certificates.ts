@@ -54,6 +54,7 @@ export async function uploadCertificate(rt: Runtime, organizationId: string, inp
     createdAt: idSeconds(id),
     filterExpression: null,
     filterUpdatedAt: null,
+    crl: null,
   };
   await rt.write(organizationId, async (tx) => {
     checkNotDuplicate(await tx.certificateByFingerprint(record.fingerprint));

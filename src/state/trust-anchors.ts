@@ -2,10 +2,14 @@ import { compileFilter, type Filter } from '../domain/checks/filter.js';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
 import type { AnchorScope, TrustAnchor } from '../domain/trust-anchor.js';
 import { readCertificate, type CertificateFacts } from '../domain/x509/certificate.js';
+import { readCrl } from '../domain/x509/crl.js';
 import { pemBlocks } from '../domain/x509/pem.js';
 import type { OrganizationSnapshot } from './snapshot.js';
 
 const MAX_CACHED_FILTERS = 1000;
+
+/** What an unreadable stored CRL revokes: every serial (the gate fails closed). */
+const EVERYTHING: ReadonlySet<string> = { has: () => true, size: Infinity } as unknown as ReadonlySet<string>;
 
 /**
  * The trust anchors in force for a request: those active for its project,
@@ -18,6 +22,8 @@ const MAX_CACHED_FILTERS = 1000;
 export class TrustAnchors {
   private readonly parsed = new Map<string, CertificateFacts>();
   private readonly filters = new Map<string, Filter>();
+  /** revoked serials per certificate, kept while its CRL is the very same text */
+  private readonly revocations = new Map<string, { content: string; revoked: ReadonlySet<string> }>();
   private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, readonly TrustAnchor[]>>();
 
   inForce(snapshot: OrganizationSnapshot, projectId: string | null): readonly TrustAnchor[] {
@@ -37,7 +43,14 @@ export class TrustAnchors {
     const out: TrustAnchor[] = [];
     for (const id of snapshot.activeIn(scope)) {
       const record = snapshot.certificate(id);
-      if (record) out.push({ id, scope: as, facts: this.parse(record), filter: record.filterExpression === null ? null : this.filter(record.filterExpression) });
+      if (!record) continue;
+      out.push({
+        id,
+        scope: as,
+        facts: this.parse(record),
+        filter: record.filterExpression === null ? null : this.filter(record.filterExpression),
+        revoked: this.revoked(record),
+      });
     }
     return out;
   }
@@ -49,6 +62,21 @@ export class TrustAnchors {
       this.parsed.set(record.id, facts);
     }
     return facts;
+  }
+
+  /** A stored CRL was verified when it was saved; here it is only read, once per CRL. One that cannot be read revokes everything. */
+  private revoked(record: CertificateRecord): ReadonlySet<string> | null {
+    if (!record.crl) return null;
+    const kept = this.revocations.get(record.id);
+    if (kept && kept.content === record.crl.content) return kept.revoked;
+    let revoked: ReadonlySet<string>;
+    try {
+      revoked = readCrl(record.crl.content).revoked;
+    } catch {
+      revoked = EVERYTHING;
+    }
+    this.revocations.set(record.id, { content: record.crl.content, revoked });
+    return revoked;
   }
 
   /** A stored filter that no longer compiles (a changed evaluator, say) refuses as an evaluation error: never an acceptance. */

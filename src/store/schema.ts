@@ -41,6 +41,16 @@ export interface CertificatesTable {
   filter_updated_at: number | null;
 }
 
+export interface CertificateCrlsTable {
+  certificate_id: string;
+  organization_id: string;
+  content: string;
+  this_update: number;
+  next_update: number | null;
+  revoked_count: number;
+  updated_at: number;
+}
+
 /** scope is 'organization' or a project id */
 export interface ActivationsTable {
   organization_id: string;
@@ -78,6 +88,7 @@ export interface Database {
   admin_api_keys: AdminApiKeysTable;
   projects: ProjectsTable;
   certificates: CertificatesTable;
+  certificate_crls: CertificateCrlsTable;
   activations: ActivationsTable;
   service_accounts: ServiceAccountsTable;
   project_api_keys: ProjectApiKeysTable;

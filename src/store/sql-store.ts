@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CertificateRecord, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import type { CertificateRecord, CrlRecord, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
 import { isId } from '../domain/ids.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -136,6 +136,8 @@ export class SqlStore implements Store {
         .where('organization_id', '=', organizationId)
         .orderBy('id')
         .execute();
+      const crls = await conn.selectFrom('certificate_crls').selectAll().where('organization_id', '=', organizationId).execute();
+      const crlOf = new Map(crls.map((c) => [c.certificate_id, toCrl(c)]));
       const projects = await conn
         .selectFrom('projects')
         .selectAll()
@@ -156,7 +158,7 @@ export class SqlStore implements Store {
       return {
         organizationId,
         revision: Number(org?.revision ?? 0),
-        certificates: certificates.map(toCertificate),
+        certificates: certificates.map((c) => ({ ...toCertificate(c), crl: crlOf.get(c.id) ?? null })),
         projects: projects.map(toProject),
         activations: activations.map((a) => ({ certificateId: a.certificate_id, scope: a.scope })),
         serviceAccounts: serviceAccounts.map(toServiceAccount),
@@ -257,6 +259,33 @@ class SqlWriteTransaction implements WriteTransaction {
       .set({ filter_expression: expression, filter_updated_at: now })
       .where('id', '=', id)
       .where('organization_id', '=', this.organizationId)
+      .execute();
+  }
+
+  async crl(certificateId: string) {
+    const row = await this.conn
+      .selectFrom('certificate_crls')
+      .selectAll()
+      .where('certificate_id', '=', certificateId)
+      .where('organization_id', '=', this.organizationId)
+      .executeTakeFirst();
+    return row && toCrl(row);
+  }
+
+  async setCrl(certificateId: string, crl: CrlRecord | null) {
+    await this.conn.deleteFrom('certificate_crls').where('certificate_id', '=', certificateId).where('organization_id', '=', this.organizationId).execute();
+    if (!crl) return;
+    await this.conn
+      .insertInto('certificate_crls')
+      .values({
+        certificate_id: certificateId,
+        organization_id: this.organizationId,
+        content: crl.content,
+        this_update: crl.thisUpdate,
+        next_update: crl.nextUpdate,
+        revoked_count: crl.revokedCount,
+        updated_at: crl.updatedAt,
+      })
       .execute();
   }
 
@@ -395,6 +424,17 @@ function toCertificate(r: Row<'certificates'>): CertificateRecord {
     createdAt: Number(r.created_at),
     filterExpression: r.filter_expression,
     filterUpdatedAt: r.filter_updated_at === null ? null : Number(r.filter_updated_at),
+    crl: null,
+  };
+}
+
+function toCrl(r: Row<'certificate_crls'>): CrlRecord {
+  return {
+    content: r.content,
+    thisUpdate: Number(r.this_update),
+    nextUpdate: r.next_update === null ? null : Number(r.next_update),
+    revokedCount: Number(r.revoked_count),
+    updatedAt: Number(r.updated_at),
   };
 }
 

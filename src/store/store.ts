@@ -1,6 +1,7 @@
 import type {
   ActivationRecord,
   CertificateRecord,
+  CrlRecord,
   KeyOwner,
   OrganizationState,
   ProjectKeyOwner,
@@ -99,6 +100,8 @@ export interface WriteTransaction {
   insertCertificate(record: CertificateRecord): Promise<void>;
   renameCertificate(id: string, name: string | null): Promise<void>;
   setFilter(id: string, expression: string | null, now: number): Promise<void>;
+  crl(certificateId: string): Promise<CrlRecord | undefined>;
+  setCrl(certificateId: string, crl: CrlRecord | null): Promise<void>;
   deleteCertificate(id: string): Promise<void>;
 
   activations(certificateIds: readonly string[]): Promise<ActivationRecord[]>;

@@ -62,6 +62,7 @@ for (const engine of engines) {
           'authority_key_identifier',
           'subject_key_identifier',
           'trusted_issuer',
+          'not_revoked',
           'path_length',
           'name_constraints',
           'validity',

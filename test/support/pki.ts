@@ -109,3 +109,21 @@ export function makeClient(issuer: Issued, options: CertOptions = {}): Promise<I
   const keyUsage = (options.key ?? 'ec') === 'rsa' ? CLIENT_USAGE | x509.KeyUsageFlags.keyEncipherment : CLIENT_USAGE;
   return issue({ name: 'certgate test client', issuer, ca: false, keyUsage, eku: [CLIENT_AUTH], ...options });
 }
+
+/** A CRL signed by `issuer`, listing the serials of `revoked` (and any extra serials given as hex). */
+export async function makeCrl(
+  issuer: Issued,
+  options: { revoked?: Issued[]; serials?: string[]; thisUpdate?: Date; nextUpdate?: Date | null; signedBy?: Issued } = {},
+): Promise<string> {
+  const signer = options.signedBy ?? issuer;
+  const now = Date.now();
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: issuer.cert.subject,
+    thisUpdate: options.thisUpdate ?? new Date(now - 60_000),
+    ...(options.nextUpdate === null ? {} : { nextUpdate: options.nextUpdate ?? new Date(now + 7 * DAY) }),
+    entries: [...(options.revoked ?? []).map((c) => c.cert.serialNumber), ...(options.serials ?? [])].map((serialNumber) => ({ serialNumber, revocationDate: new Date(now - 120_000) })),
+    signingKey: signer.keys.privateKey,
+    signingAlgorithm: signer.kind === 'ec' ? EC : RSA,
+  });
+  return crl.toString('pem');
+}

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { AnchorScope, TrustAnchor } from '../trust-anchor.js';
 import { ExtendedKeyUsageOid, KeyUsage, readCertificate, type CertificateFacts } from '../x509/certificate.js';
+import { serialKey } from '../x509/crl.js';
 import { pass, runChecks, type Check, type CheckResult } from './check.js';
 import { findPath, nameConstraintsViolation, pathLengthViolation, type Path } from './path.js';
 
@@ -25,6 +26,7 @@ export type RefusalReason =
   | 'untrusted_issuer'
   | 'invalid_intermediate'
   | 'path_length_exceeded'
+  | 'revoked'
   | 'name_constraints_violated'
   | 'expired'
   | 'not_yet_valid'
@@ -97,6 +99,20 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
           ? `Issued directly by ${anchor.scope} trust anchor ${anchor.id}.`
           : `Chains to ${anchor.scope} trust anchor ${anchor.id} through ${intermediates.length} intermediate certificate(s).`,
       );
+    },
+  },
+  {
+    name: 'not_revoked',
+    run: ({ leaf, path }) => {
+      const { anchor, intermediates } = path!;
+      if (!anchor.revoked) return pass(`Trust anchor ${anchor.id} has no CRL.`);
+      // the anchor's CRL speaks for the certificate the anchor issued: the leaf, or the first intermediate below it
+      const issuedByAnchor = intermediates.at(-1) ?? leaf!;
+      if (anchor.revoked.has(serialKey(issuedByAnchor.native.serialNumber))) {
+        const what = issuedByAnchor === leaf ? 'The client certificate' : `Intermediate certificate ${issuedByAnchor.subject.replace(/\n/g, ', ')}`;
+        return verification('revoked', `${what} is revoked by the CRL of trust anchor ${anchor.id}.`);
+      }
+      return pass(`The CRL of trust anchor ${anchor.id} does not list the certificate it issued on this path.`);
     },
   },
   {

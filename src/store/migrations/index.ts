@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import * as initial from './001_initial.js';
 import * as certificateFilters from './002_certificate_filters.js';
+import * as certificateCrls from './003_certificate_crls.js';
 
 export interface Migration {
   readonly name: string;
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { name: '001_initial', up: initial.up },
   { name: '002_certificate_filters', up: certificateFilters.up },
+  { name: '003_certificate_crls', up: certificateCrls.up },
 ];

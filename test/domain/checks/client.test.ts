@@ -7,7 +7,7 @@ import { KeyUsageFlags, makeCa, makeClient, type Issued } from '../../support/pk
 
 function anchor(ca: Issued, id: string, scope: AnchorScope): TrustAnchor {
   const der = Buffer.from(ca.cert.rawData);
-  return { id, scope, facts: readCertificate(der), filter: null };
+  return { id, scope, facts: readCertificate(der), filter: null, revoked: null };
 }
 const der = (...certs: Issued[]) => certs.map((c) => Buffer.from(c.cert.rawData));
 const now = () => new Date();

@@ -75,7 +75,7 @@ describe('client verification agrees with openssl verify -purpose sslclient', ()
       const der = (cert: Issued) => Buffer.from(cert.cert.rawData);
       const verdict = verifyClient(
         [der(leaf), ...intermediates.map(der)],
-        [{ id: 'cert_anchor', scope: 'organization', facts: readCertificate(der(anchor)), filter: null }],
+        [{ id: 'cert_anchor', scope: 'organization', facts: readCertificate(der(anchor)), filter: null, revoked: null }],
         new Date(),
       );
       const ours = verdict.accepted ? 'accepted' : verdict.refusal!.reason;

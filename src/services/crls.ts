@@ -1,0 +1,65 @@
+import { certificateNotFound } from '../domain/certificates.js';
+import { ApiError } from '../domain/errors.js';
+import type { CrlRecord } from '../domain/model.js';
+import { readCrl, signedBy } from '../domain/x509/crl.js';
+import { pemBlocks, toPem } from '../domain/x509/pem.js';
+import type { Runtime } from '../runtime.js';
+
+// An anchor's certificate revocation list (a certgate extension; OpenAI checks no revocation). Accepted only when
+// the anchor signed it and it is not older than the one stored; enforced by every gateway as soon as the change
+// is seen, like an activation.
+
+export interface CertificateCrl {
+  readonly certificateId: string;
+  readonly crl: CrlRecord | null;
+  /** when it was last set or removed (removal keeps no row, so only the DELETE answer carries it) */
+  readonly updatedAt: number | null;
+}
+
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export async function getCrl(rt: Runtime, organizationId: string, certificateId: string): Promise<CertificateCrl> {
+  const found = (await rt.snapshot(organizationId)).certificate(certificateId);
+  if (!found) throw certificateNotFound(certificateId, 'certificate_id');
+  return { certificateId, crl: found.crl, updatedAt: found.crl?.updatedAt ?? null };
+}
+
+export async function putCrl(rt: Runtime, organizationId: string, certificateId: string, text: string): Promise<CertificateCrl> {
+  const crl = readCrl(text);
+  const current = (await rt.snapshot(organizationId)).certificate(certificateId);
+  if (!current) throw certificateNotFound(certificateId, 'certificate_id');
+  if (!(await signedBy(crl, pemBlocks(current.content)[0]!.der))) {
+    throw new ApiError('crl_invalid', `The CRL is not issued and signed by certificate ${certificateId}: it must carry the anchor's name and verify with its key.`, 'crl');
+  }
+  const now = rt.nowSeconds();
+  const record: CrlRecord = {
+    content: toPem('X509 CRL', crl.der),
+    thisUpdate: seconds(crl.thisUpdate),
+    nextUpdate: crl.nextUpdate ? seconds(crl.nextUpdate) : null,
+    revokedCount: crl.revoked.size,
+    updatedAt: now,
+  };
+  return rt.write(organizationId, async (tx) => {
+    const found = await tx.certificate(certificateId);
+    if (!found) throw certificateNotFound(certificateId, 'certificate_id');
+    const stored = await tx.crl(certificateId);
+    if (stored && record.thisUpdate < stored.thisUpdate) {
+      throw new ApiError(
+        'crl_invalid',
+        `The CRL was issued at ${crl.thisUpdate.toISOString()}, before the one already stored (${new Date(stored.thisUpdate * 1000).toISOString()}); send a newer one.`,
+        'crl',
+      );
+    }
+    await tx.setCrl(certificateId, record);
+    return { certificateId, crl: record, updatedAt: now };
+  });
+}
+
+export async function deleteCrl(rt: Runtime, organizationId: string, certificateId: string): Promise<CertificateCrl> {
+  const now = rt.nowSeconds();
+  return rt.write(organizationId, async (tx) => {
+    if (!(await tx.certificate(certificateId))) throw certificateNotFound(certificateId, 'certificate_id');
+    await tx.setCrl(certificateId, null);
+    return { certificateId, crl: null, updatedAt: now };
+  });
+}
