@@ -13,6 +13,7 @@ import { serviceAccountRoutes } from './routes/service-accounts.js';
 import { verifyRoutes } from './routes/verify.js';
 import { filterRoutes } from './routes/filters.js';
 import { crlRoutes } from './routes/crls.js';
+import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
 import { errorResponse } from './wire.js';
 
 export interface AppDeps {
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     certificateRoutes(v1, deps.rt);
     filterRoutes(v1, deps.rt);
     crlRoutes(v1, deps.rt);
+    mtlsSettingsRoutes(v1, deps.rt);
     projectRoutes(v1, deps.rt);
     serviceAccountRoutes(v1, deps.rt);
     verifyRoutes(v1, deps.rt);

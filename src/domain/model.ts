@@ -57,6 +57,17 @@ export interface OrganizationState {
   readonly projects: readonly ProjectRecord[];
   readonly activations: readonly ActivationRecord[];
   readonly serviceAccounts: readonly ServiceAccountRecord[];
+  /** each scope's own mTLS mode (ORGANIZATION_SCOPE or a project id); a scope without one follows its parent */
+  readonly modes: readonly { readonly scope: string; readonly mode: MtlsMode; readonly updatedAt: number }[];
+}
+
+/** enforce: refuse what fails admission; observe: let it through, marked, and count it */
+export type MtlsMode = 'enforce' | 'observe';
+
+export interface Observations {
+  readonly wouldRefuse: number;
+  readonly admitted: number;
+  readonly since: number | null;
 }
 
 export interface KeyOwner {

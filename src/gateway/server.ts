@@ -11,7 +11,11 @@ import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
+import { ObservationCounter } from '../state/observations.js';
 import { Upstream } from './proxy.js';
+
+/** Set upstream on a request let through in observe mode: the code enforcing would have answered. */
+export const WOULD_REFUSE_HEADER = 'x-certgate-would-refuse';
 
 export interface GatewayOptions {
   readonly host: string;
@@ -64,6 +68,7 @@ const identities = new WeakMap<Verdict, Record<string, string>>();
 /** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
   private readonly upstream: Upstream;
+  private readonly observations: ObservationCounter;
   readonly server: Server;
 
   constructor(
@@ -73,8 +78,9 @@ export class Gateway {
     this.upstream = new Upstream({
       url: options.upstreamUrl,
       apiKey: options.upstreamApiKey,
-      owned: [FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, CERTIFICATE_ID_HEADER, ...(options.clientIdHeader ? [options.clientIdHeader.name] : [])],
+      owned: [FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, CERTIFICATE_ID_HEADER, WOULD_REFUSE_HEADER, ...(options.clientIdHeader ? [options.clientIdHeader.name] : [])],
     });
+    this.observations = new ObservationCounter(rt.store, () => rt.nowSeconds());
     const limits = options.limits ?? DEFAULT_LIMITS;
     this.server = createServer(
       {
@@ -133,8 +139,24 @@ export class Gateway {
       req.resume();
       return sendError(res, admission.error, requestId);
     }
+    let headers = this.identity(admission.verdict, admission.owner?.projectId);
+    const observed = admission.observed;
+    if (observed && admission.owner) {
+      this.observations.count(admission.owner.organizationId, observed.scope, observed.wouldRefuse !== null);
+      if (observed.wouldRefuse) {
+        headers = { ...headers, [WOULD_REFUSE_HEADER]: observed.wouldRefuse };
+        this.options.log?.({
+          msg: 'request would be refused (observe mode)',
+          requestId,
+          method: req.method,
+          path: req.url?.split('?')[0],
+          code: observed.wouldRefuse,
+          reason: admission.verdict.refusal?.reason,
+        });
+      }
+    }
     try {
-      await this.upstream.forward(req, res, requestId, this.identity(admission.verdict, admission.owner?.projectId));
+      await this.upstream.forward(req, res, requestId, headers);
     } catch {
       if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
       else res.destroy();
@@ -181,5 +203,6 @@ export class Gateway {
       this.server.closeIdleConnections();
     });
     await this.upstream.close();
+    await this.observations.close();
   }
 }

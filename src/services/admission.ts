@@ -1,4 +1,4 @@
-import { verifyClient, type Verdict } from '../domain/checks/client.js';
+import { verifyClient, type RefusalCode, type Verdict } from '../domain/checks/client.js';
 import { ApiError } from '../domain/errors.js';
 import type { ProjectKeyOwner } from '../domain/model.js';
 import { projectNotFound } from '../domain/projects.js';
@@ -24,8 +24,14 @@ export interface Presented {
   leafFingerprint?(): string | undefined;
 }
 
+/** In a scope in observe mode: the scope counted, and the code enforcing would have answered (null: it would admit). */
+export interface Observed {
+  readonly scope: string;
+  readonly wouldRefuse: RefusalCode | null;
+}
+
 export type Admission =
-  | { readonly admitted: true; readonly verdict: Verdict; readonly owner: ProjectKeyOwner | null }
+  | { readonly admitted: true; readonly verdict: Verdict; readonly owner: ProjectKeyOwner | null; readonly observed?: Observed }
   | { readonly admitted: false; readonly error: ApiError; readonly reason: string; readonly verdict: Verdict | null };
 
 const perConnection = new WeakMap<object, { anchors: readonly TrustAnchor[]; verdict: Verdict }>();
@@ -102,7 +108,13 @@ export async function admitRequest(rt: Runtime, authorization: string | undefine
   if (!snapshot.project(owner.projectId)) snapshot = await rt.reload(owner.organizationId);
   const project = snapshot.project(owner.projectId);
   if (!project || project.archivedAt !== null) return unusableProject(ARCHIVED);
-  return judged(cachedVerdict(presented, rt.anchors.inForce(snapshot, owner.projectId), rt.now()), owner);
+  const verdict = cachedVerdict(presented, rt.anchors.inForce(snapshot, owner.projectId), rt.now());
+  const { mode, scope } = snapshot.modeFor(owner.projectId);
+  if (mode === 'observe' && verdict.required) {
+    // the whole pipeline ran; in observe mode its refusal is reported, not enforced
+    return { admitted: true, verdict, owner, observed: { scope, wouldRefuse: verdict.refusal?.code ?? null } };
+  }
+  return judged(verdict, owner);
 }
 
 /**

@@ -1,4 +1,6 @@
+import { ORGANIZATION_SCOPE } from '../domain/model.js';
 import type {
+  MtlsMode,
   CertificateRecord,
   OrganizationState,
   ProjectRecord,
@@ -21,6 +23,7 @@ export class OrganizationSnapshot {
   private readonly certificateById: ReadonlyMap<string, CertificateRecord>;
   private readonly projectById: ReadonlyMap<string, ProjectRecord>;
   private readonly activeByScope: ReadonlyMap<string, ReadonlySet<string>>;
+  private readonly modeByScope: ReadonlyMap<string, { mode: MtlsMode; updatedAt: number }>;
 
   constructor(state: OrganizationState) {
     this.revision = state.revision;
@@ -36,6 +39,7 @@ export class OrganizationSnapshot {
       set.add(certificateId);
     }
     this.activeByScope = active;
+    this.modeByScope = new Map(state.modes.map((m) => [m.scope, { mode: m.mode, updatedAt: m.updatedAt }]));
   }
 
   certificate(id: string): CertificateRecord | undefined {
@@ -44,6 +48,18 @@ export class OrganizationSnapshot {
 
   project(id: string): ProjectRecord | undefined {
     return this.projectById.get(id);
+  }
+
+  /** A scope's own mode, if it has one. */
+  ownMode(scope: string): { mode: MtlsMode; updatedAt: number } | undefined {
+    return this.modeByScope.get(scope);
+  }
+
+  /** The mode in force for a project (its own, else the organization's, else enforce), and the scope it comes from. */
+  modeFor(projectId: string | null): { mode: MtlsMode; scope: string } {
+    const own = projectId === null ? undefined : this.modeByScope.get(projectId);
+    if (own) return { mode: own.mode, scope: projectId! };
+    return { mode: this.modeByScope.get(ORGANIZATION_SCOPE)?.mode ?? 'enforce', scope: ORGANIZATION_SCOPE };
   }
 
   /** Ids of the certificates active in a scope (ORGANIZATION_SCOPE or a project id). */

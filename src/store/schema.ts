@@ -51,6 +51,21 @@ export interface CertificateCrlsTable {
   updated_at: number;
 }
 
+export interface MtlsSettingsTable {
+  organization_id: string;
+  scope: string;
+  mode: string;
+  updated_at: number;
+}
+
+export interface MtlsObservationsTable {
+  organization_id: string;
+  scope: string;
+  would_refuse: number;
+  admitted: number;
+  since: number;
+}
+
 /** scope is 'organization' or a project id */
 export interface ActivationsTable {
   organization_id: string;
@@ -89,6 +104,8 @@ export interface Database {
   projects: ProjectsTable;
   certificates: CertificatesTable;
   certificate_crls: CertificateCrlsTable;
+  mtls_settings: MtlsSettingsTable;
+  mtls_observations: MtlsObservationsTable;
   activations: ActivationsTable;
   service_accounts: ServiceAccountsTable;
   project_api_keys: ProjectApiKeysTable;

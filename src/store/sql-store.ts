@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CertificateRecord, CrlRecord, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import type { CertificateRecord, CrlRecord, MtlsMode, Observations, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
 import { isId } from '../domain/ids.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -155,8 +155,10 @@ export class SqlStore implements Store {
         .where('organization_id', '=', organizationId)
         .orderBy('id')
         .execute();
+      const modes = await conn.selectFrom('mtls_settings').selectAll().where('organization_id', '=', organizationId).execute();
       return {
         organizationId,
+        modes: modes.map((m) => ({ scope: m.scope, mode: m.mode as MtlsMode, updatedAt: Number(m.updated_at) })),
         revision: Number(org?.revision ?? 0),
         certificates: certificates.map((c) => ({ ...toCertificate(c), crl: crlOf.get(c.id) ?? null })),
         projects: projects.map(toProject),
@@ -164,6 +166,29 @@ export class SqlStore implements Store {
         serviceAccounts: serviceAccounts.map(toServiceAccount),
       };
     });
+  }
+
+  async addObservations(organizationId: string, scope: string, wouldRefuse: number, admitted: number, now: number): Promise<void> {
+    await this.db
+      .insertInto('mtls_observations')
+      .values({ organization_id: organizationId, scope, would_refuse: wouldRefuse, admitted, since: now })
+      .onConflict((oc) =>
+        oc.columns(['organization_id', 'scope']).doUpdateSet((eb) => ({
+          would_refuse: eb('mtls_observations.would_refuse', '+', wouldRefuse),
+          admitted: eb('mtls_observations.admitted', '+', admitted),
+        })),
+      )
+      .execute();
+  }
+
+  async observations(organizationId: string, scope: string): Promise<Observations> {
+    const row = await this.db
+      .selectFrom('mtls_observations')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    return row ? { wouldRefuse: Number(row.would_refuse), admitted: Number(row.admitted), since: Number(row.since) } : { wouldRefuse: 0, admitted: 0, since: null };
   }
 
   async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
@@ -260,6 +285,12 @@ class SqlWriteTransaction implements WriteTransaction {
       .where('id', '=', id)
       .where('organization_id', '=', this.organizationId)
       .execute();
+  }
+
+  async setMode(scope: string, mode: MtlsMode | null, now: number) {
+    await this.conn.deleteFrom('mtls_settings').where('organization_id', '=', this.organizationId).where('scope', '=', scope).execute();
+    await this.conn.deleteFrom('mtls_observations').where('organization_id', '=', this.organizationId).where('scope', '=', scope).execute();
+    if (mode) await this.conn.insertInto('mtls_settings').values({ organization_id: this.organizationId, scope, mode, updated_at: now }).execute();
   }
 
   async crl(certificateId: string) {

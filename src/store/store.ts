@@ -3,6 +3,8 @@ import type {
   CertificateRecord,
   CrlRecord,
   KeyOwner,
+  MtlsMode,
+  Observations,
   OrganizationState,
   ProjectKeyOwner,
   ProjectRecord,
@@ -27,6 +29,9 @@ export interface Store {
   addAdminKey(key: { id: string; organizationId: string; name: string; keyHash: string; redactedValue: string; createdAt: number }): Promise<void>;
 
   loadOrganization(organizationId: string): Promise<OrganizationState>;
+  /** Adds a gateway's counts for a scope in observe mode; counted apart from the organization's revision (no snapshot reload). */
+  addObservations(organizationId: string, scope: string, wouldRefuse: number, admitted: number, now: number): Promise<void>;
+  observations(organizationId: string, scope: string): Promise<Observations>;
   write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
 
   /** Called when another connection or process may have committed a change. */
@@ -102,6 +107,8 @@ export interface WriteTransaction {
   setFilter(id: string, expression: string | null, now: number): Promise<void>;
   crl(certificateId: string): Promise<CrlRecord | undefined>;
   setCrl(certificateId: string, crl: CrlRecord | null): Promise<void>;
+  /** Sets a scope's own mode (null: follow the parent) and restarts its counts. */
+  setMode(scope: string, mode: MtlsMode | null, now: number): Promise<void>;
   deleteCertificate(id: string): Promise<void>;
 
   activations(certificateIds: readonly string[]): Promise<ActivationRecord[]>;

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import * as initial from './001_initial.js';
 import * as certificateFilters from './002_certificate_filters.js';
 import * as certificateCrls from './003_certificate_crls.js';
+import * as mtlsSettings from './004_mtls_settings.js';
 
 export interface Migration {
   readonly name: string;
@@ -13,4 +14,5 @@ export const migrations: readonly Migration[] = [
   { name: '001_initial', up: initial.up },
   { name: '002_certificate_filters', up: certificateFilters.up },
   { name: '003_certificate_crls', up: certificateCrls.up },
+  { name: '004_mtls_settings', up: mtlsSettings.up },
 ];
