@@ -14,6 +14,7 @@ import { verifyRoutes } from './routes/verify.js';
 import { filterRoutes } from './routes/filters.js';
 import { crlRoutes } from './routes/crls.js';
 import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
+import { previewRoutes } from './routes/preview.js';
 import { errorResponse } from './wire.js';
 
 export interface AppDeps {
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     filterRoutes(v1, deps.rt);
     crlRoutes(v1, deps.rt);
     mtlsSettingsRoutes(v1, deps.rt);
+    previewRoutes(v1, deps.rt);
     projectRoutes(v1, deps.rt);
     serviceAccountRoutes(v1, deps.rt);
     verifyRoutes(v1, deps.rt);

@@ -82,3 +82,18 @@ export interface ProjectKeyOwner extends KeyOwner {
 
 /** The organization a single-tenant certgate serves. */
 export const DEFAULT_ORGANIZATION_ID = 'org-default';
+
+/** A client a gateway has seen: a project's service account, with the certificate chain it presented (none: empty). */
+export interface ObservedClient {
+  readonly projectId: string;
+  readonly serviceAccountId: string;
+  /** SHA-256 of the leaf, '' when no certificate was presented */
+  readonly fingerprint: string;
+  readonly subject: string | null;
+  readonly chain: readonly Buffer[];
+  /** the anchor that accepted it when last seen, null when none did */
+  readonly certificateId: string | null;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly requests: number;
+}

@@ -11,7 +11,7 @@ import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
-import { ObservationCounter } from '../state/observations.js';
+import { TrafficRecorder } from '../state/traffic.js';
 import { Upstream } from './proxy.js';
 
 /** Set upstream on a request let through in observe mode: the code enforcing would have answered. */
@@ -52,11 +52,13 @@ export function peerChain(leaf: X509Certificate | undefined): Buffer[] {
 function presentedOn(socket: TLSSocket): Presented {
   // Read once: a second getPeerX509Certificate() no longer links to the intermediates the client sent.
   let leaf: X509Certificate | undefined | null = null;
+  let fingerprint: string | undefined | null = null;
   const peer = () => (leaf === null ? (leaf = socket.getPeerX509Certificate()) : leaf);
   return {
     connection: socket,
     chain: () => peerChain(peer()),
-    leafFingerprint: () => peer()?.fingerprint256,
+    // as in x-forwarded-client-cert: lowercase hex, no colons
+    leafFingerprint: () => (fingerprint === null ? (fingerprint = peer()?.fingerprint256.replace(/:/g, '').toLowerCase()) : fingerprint),
   };
 }
 
@@ -68,7 +70,7 @@ const identities = new WeakMap<Verdict, Record<string, string>>();
 /** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
   private readonly upstream: Upstream;
-  private readonly observations: ObservationCounter;
+  private readonly traffic: TrafficRecorder;
   readonly server: Server;
 
   constructor(
@@ -80,7 +82,7 @@ export class Gateway {
       apiKey: options.upstreamApiKey,
       owned: [FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, CERTIFICATE_ID_HEADER, WOULD_REFUSE_HEADER, ...(options.clientIdHeader ? [options.clientIdHeader.name] : [])],
     });
-    this.observations = new ObservationCounter(rt.store, () => rt.nowSeconds());
+    this.traffic = new TrafficRecorder(rt.store, () => rt.nowSeconds());
     const limits = options.limits ?? DEFAULT_LIMITS;
     this.server = createServer(
       {
@@ -140,9 +142,13 @@ export class Gateway {
       return sendError(res, admission.error, requestId);
     }
     let headers = this.identity(admission.verdict, admission.owner?.projectId);
+    if (admission.owner) {
+      const { organizationId, projectId, serviceAccountId } = admission.owner;
+      this.traffic.sawClient(organizationId, projectId, serviceAccountId, presented.leafFingerprint?.(), presented.chain, admission.verdict.certificateId);
+    }
     const observed = admission.observed;
     if (observed && admission.owner) {
-      this.observations.count(admission.owner.organizationId, observed.scope, observed.wouldRefuse !== null);
+      this.traffic.count(admission.owner.organizationId, observed.scope, observed.wouldRefuse !== null);
       if (observed.wouldRefuse) {
         headers = { ...headers, [WOULD_REFUSE_HEADER]: observed.wouldRefuse };
         this.options.log?.({
@@ -203,6 +209,6 @@ export class Gateway {
       this.server.closeIdleConnections();
     });
     await this.upstream.close();
-    await this.observations.close();
+    await this.traffic.close();
   }
 }

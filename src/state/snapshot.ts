@@ -25,7 +25,7 @@ export class OrganizationSnapshot {
   private readonly activeByScope: ReadonlyMap<string, ReadonlySet<string>>;
   private readonly modeByScope: ReadonlyMap<string, { mode: MtlsMode; updatedAt: number }>;
 
-  constructor(state: OrganizationState) {
+  constructor(private readonly state: OrganizationState) {
     this.revision = state.revision;
     this.certificates = [...state.certificates].sort(byId);
     this.projects = [...state.projects].sort(byId);
@@ -48,6 +48,13 @@ export class OrganizationSnapshot {
 
   project(id: string): ProjectRecord | undefined {
     return this.projectById.get(id);
+  }
+
+  /** The same organization with certificates activated or deactivated in a scope: what a change would make of it. */
+  withActivation(scope: string, certificateIds: readonly string[], active: boolean): OrganizationSnapshot {
+    const others = this.state.activations.filter((a) => !(a.scope === scope && certificateIds.includes(a.certificateId)));
+    const added = active ? certificateIds.map((certificateId) => ({ certificateId, scope })) : [];
+    return new OrganizationSnapshot({ ...this.state, activations: [...others, ...added] });
   }
 
   /** A scope's own mode, if it has one. */

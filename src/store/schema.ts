@@ -66,6 +66,20 @@ export interface MtlsObservationsTable {
   since: number;
 }
 
+export interface ObservedClientsTable {
+  organization_id: string;
+  project_id: string;
+  service_account_id: string;
+  fingerprint: string;
+  subject: string | null;
+  /** base64 DER of each certificate, leaf first, joined with ',' ('' when none) */
+  chain: string;
+  certificate_id: string | null;
+  first_seen: number;
+  last_seen: number;
+  requests: number;
+}
+
 /** scope is 'organization' or a project id */
 export interface ActivationsTable {
   organization_id: string;
@@ -106,6 +120,7 @@ export interface Database {
   certificate_crls: CertificateCrlsTable;
   mtls_settings: MtlsSettingsTable;
   mtls_observations: MtlsObservationsTable;
+  observed_clients: ObservedClientsTable;
   activations: ActivationsTable;
   service_accounts: ServiceAccountsTable;
   project_api_keys: ProjectApiKeysTable;

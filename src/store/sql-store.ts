@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CertificateRecord, CrlRecord, MtlsMode, Observations, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import type { CertificateRecord, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
 import { isId } from '../domain/ids.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -189,6 +189,68 @@ export class SqlStore implements Store {
       .where('scope', '=', scope)
       .executeTakeFirst();
     return row ? { wouldRefuse: Number(row.would_refuse), admitted: Number(row.admitted), since: Number(row.since) } : { wouldRefuse: 0, admitted: 0, since: null };
+  }
+
+  async recordClients(organizationId: string, sightings: readonly ObservedClient[], forgetBefore: number, maxPerOrganization: number): Promise<void> {
+    for (const c of sightings) {
+      await this.db
+        .insertInto('observed_clients')
+        .values({
+          organization_id: organizationId,
+          project_id: c.projectId,
+          service_account_id: c.serviceAccountId,
+          fingerprint: c.fingerprint,
+          subject: c.subject,
+          chain: c.chain.map((der) => der.toString('base64')).join(','),
+          certificate_id: c.certificateId,
+          first_seen: c.firstSeen,
+          last_seen: c.lastSeen,
+          requests: c.requests,
+        })
+        .onConflict((oc) =>
+          oc.columns(['organization_id', 'project_id', 'service_account_id', 'fingerprint']).doUpdateSet((eb) => ({
+            requests: eb('observed_clients.requests', '+', c.requests),
+            last_seen: c.lastSeen,
+            certificate_id: c.certificateId,
+            chain: eb.ref('excluded.chain'),
+          })),
+        )
+        .execute();
+    }
+    await this.db.deleteFrom('observed_clients').where('organization_id', '=', organizationId).where('last_seen', '<', forgetBefore).execute();
+    // bounded per organization: past the bound, the longest unseen go first
+    const count = await this.db
+      .selectFrom('observed_clients')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirstOrThrow();
+    const excess = Number(count.n) - maxPerOrganization;
+    if (excess > 0) {
+      const oldest = await this.db
+        .selectFrom('observed_clients')
+        .select('last_seen')
+        .where('organization_id', '=', organizationId)
+        .orderBy('last_seen')
+        .offset(excess)
+        .limit(1)
+        .executeTakeFirst();
+      if (oldest) await this.db.deleteFrom('observed_clients').where('organization_id', '=', organizationId).where('last_seen', '<', oldest.last_seen).execute();
+    }
+  }
+
+  async observedClients(organizationId: string, seenSince: number): Promise<ObservedClient[]> {
+    const rows = await this.db.selectFrom('observed_clients').selectAll().where('organization_id', '=', organizationId).where('last_seen', '>=', seenSince).execute();
+    return rows.map((r) => ({
+      projectId: r.project_id,
+      serviceAccountId: r.service_account_id,
+      fingerprint: r.fingerprint,
+      subject: r.subject,
+      chain: r.chain === '' ? [] : r.chain.split(',').map((b) => Buffer.from(b, 'base64')),
+      certificateId: r.certificate_id,
+      firstSeen: Number(r.first_seen),
+      lastSeen: Number(r.last_seen),
+      requests: Number(r.requests),
+    }));
   }
 
   async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {

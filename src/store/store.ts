@@ -4,6 +4,7 @@ import type {
   CrlRecord,
   KeyOwner,
   MtlsMode,
+  ObservedClient,
   Observations,
   OrganizationState,
   ProjectKeyOwner,
@@ -32,6 +33,9 @@ export interface Store {
   /** Adds a gateway's counts for a scope in observe mode; counted apart from the organization's revision (no snapshot reload). */
   addObservations(organizationId: string, scope: string, wouldRefuse: number, admitted: number, now: number): Promise<void>;
   observations(organizationId: string, scope: string): Promise<Observations>;
+  /** Adds sightings of clients (merged with what other gateways saw), and forgets those not seen since `forgetBefore`. */
+  recordClients(organizationId: string, sightings: readonly ObservedClient[], forgetBefore: number, maxPerOrganization: number): Promise<void>;
+  observedClients(organizationId: string, seenSince: number): Promise<ObservedClient[]>;
   write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
 
   /** Called when another connection or process may have committed a change. */

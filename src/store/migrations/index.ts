@@ -3,6 +3,7 @@ import * as initial from './001_initial.js';
 import * as certificateFilters from './002_certificate_filters.js';
 import * as certificateCrls from './003_certificate_crls.js';
 import * as mtlsSettings from './004_mtls_settings.js';
+import * as observedClients from './005_observed_clients.js';
 
 export interface Migration {
   readonly name: string;
@@ -15,4 +16,5 @@ export const migrations: readonly Migration[] = [
   { name: '002_certificate_filters', up: certificateFilters.up },
   { name: '003_certificate_crls', up: certificateCrls.up },
   { name: '004_mtls_settings', up: mtlsSettings.up },
+  { name: '005_observed_clients', up: observedClients.up },
 ];
