@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
-import { makeCa, makeClient } from '../../test/support/pki.js';
+import { makeCa, makeClient, makeCrl } from '../../test/support/pki.js';
 import {
   envNumber,
   freePort,
@@ -55,7 +55,12 @@ const UPSTREAM_KEY = 'sk-upstream-bench';
 const FILTER = process.env.BENCH_FILTER === '1'
   ? 'subject.organizational_unit == "Production" && subject_alt_names.exists(san, san.type == DNS && san.value.endsWith(".example.com"))'
   : undefined;
-const NAME = FILTER ? 'gateway-filter' : 'gateway';
+// BENCH_FULL=1: everything the gate can do on at once: the filter, a CRL of 10,000 serials on the anchor, a
+// client-id header beside x-forwarded-client-cert (always set), and the traffic recording (always on);
+// figures go to gateway-full.{json,md}.
+const FULL = process.env.BENCH_FULL === '1';
+const NAME = FULL ? 'gateway-full' : FILTER ? 'gateway-filter' : 'gateway';
+const FULL_FILTER = 'subject.organizational_unit == "Production" && subject_alt_names.exists(san, san.type == DNS && san.value.endsWith(".example.com"))';
 // Only a full run of the project's own build writes bench/results; subsets, profiles and candidate builds go to bench/work/results.
 const OFFICIAL =
   !process.env.BENCH_CERTGATE_CLI &&
@@ -151,7 +156,8 @@ async function main(): Promise<void> {
 
     // ---- certgate's data: a project, its key, the CA active for the organization ----
     const dataDir = file('data');
-    const seeded = await seedDataDir(dataDir, [ca.pem], 1, FILTER);
+    const crl = FULL ? await makeCrl(ca, { serials: Array.from({ length: 10_000 }, (_, i) => (0x10000000 + i * 7919).toString(16) + '00ff') }) : undefined;
+    const seeded = await seedDataDir(dataDir, [ca.pem], 1, FULL ? FULL_FILTER : FILTER, crl);
     log(`seeded ${dataDir}: project ${seeded.projectId}, CA ${seeded.certificateIds[0]} active${FILTER ? ', with a filter' : ''}`);
 
     // ---- processes ----
@@ -191,6 +197,7 @@ async function main(): Promise<void> {
         file('server.key'),
         '--log-level',
         'warn',
+        ...(FULL ? ['--client-id-header', 'x-mtls-client-id', '--client-id-from', 'san-dns'] : []),
       ],
       { cpus: place.pinned ? place.serverCpus : undefined, logFile: file('certgate.log') },
     );
@@ -333,7 +340,8 @@ async function main(): Promise<void> {
     const machineInfo = machine();
     const report = {
       benchmark: NAME,
-      filter: FILTER ?? null,
+      filter: (FULL ? FULL_FILTER : FILTER) ?? null,
+      full: FULL,
       machine: machineInfo,
       settings: {
         ...settings,
@@ -393,7 +401,7 @@ function markdown(
       return '';
     }
   })();
-  return `# certgate gateway vs nginx (mTLS)${FILTER ? ', with a CEL filter on the anchor in force' : ''}
+  return `# certgate gateway vs nginx (mTLS)${FULL ? ', with everything on: a filter, a CRL of 10,000 serials, a client-id header, traffic recording' : FILTER ? ', with a CEL filter on the anchor in force' : ''}
 
 Measured by \`bench/gateway/run.sh\` on ${m.date}. Regenerated on every run; the Findings section below is kept.
 

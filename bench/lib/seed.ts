@@ -14,9 +14,9 @@ export interface Seeded {
 
 /**
  * Makes a project with a service-account key, uploads the CA certificates and activates the first `activate` of them
- * organization-wide; with `filter`, sets that CEL filter on each activated certificate.
+ * organization-wide; with `filter`, sets that CEL filter on each activated certificate; with `crl`, stores that CRL on the first.
  */
-export async function seedDataDir(dataDir: string, caPems: readonly string[], activate: number, filter?: string): Promise<Seeded> {
+export async function seedDataDir(dataDir: string, caPems: readonly string[], activate: number, filter?: string, crl?: string): Promise<Seeded> {
   const adminKey = `sk-admin-bench-${randomBytes(24).toString('base64url')}`;
   const rt = await openRuntime({ dataDir, databaseUrl: undefined });
   await seedAdminKey(rt, adminKey, () => undefined);
@@ -37,6 +37,7 @@ export async function seedDataDir(dataDir: string, caPems: readonly string[], ac
       await call('POST', '/v1/organization/certificates/activate', { certificate_ids: certificateIds.slice(i, Math.min(activate, i + 10)) });
     }
     if (filter) for (const id of certificateIds.slice(0, activate)) await call('PUT', `/v1/organization/certificates/${id}/filter`, { expression: filter });
+    if (crl) await call('PUT', `/v1/organization/certificates/${certificateIds[0]}/crl`, { crl });
     return { adminKey, projectId: project.id, projectKey: account.api_key.value, certificateIds };
   } finally {
     await app.close();
