@@ -14,13 +14,20 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, drop: readonly string[] = []): Record<string, string | string[]> {
-  const listed = new Set(drop);
+const NONE: ReadonlySet<string> = new Set();
+
+/** The end-to-end headers: hop-by-hop ones, those the Connection header names, and `drop` left out. */
+function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = NONE): Record<string, string | string[]> {
+  let named: Set<string> | undefined;
   const connection = headers.connection;
-  if (connection) for (const token of String(connection).split(',')) listed.add(token.trim().toLowerCase());
+  if (connection) {
+    named = new Set();
+    for (const token of String(connection).split(',')) named.add(token.trim().toLowerCase());
+  }
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || named?.has(name)) continue;
     out[name] = value;
   }
   return out;
@@ -39,10 +46,10 @@ export interface UpstreamOptions {
 export class Upstream {
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly drop: readonly string[];
+  private readonly drop: ReadonlySet<string>;
 
   constructor(private readonly options: UpstreamOptions) {
-    this.drop = ['host', ...(options.owned ?? [])];
+    this.drop = new Set(['host', ...(options.owned ?? [])]);
     const url = new URL(options.url);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, { connections: options.connections ?? 256, keepAliveTimeout: 30_000 });

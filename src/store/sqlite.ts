@@ -49,6 +49,18 @@ export function openSqliteStore(dataDir: string): SqlStore {
   raw.pragma('busy_timeout = 10000');
   const dataVersion = raw.prepare('PRAGMA data_version').pluck();
   const quickCheck = raw.prepare('PRAGMA quick_check(1)').pluck();
+  // what snapshots are made of changes only with an organization's revision: counters and sightings written by
+  // gateways commit too, and must not make every process reload
+  // (prepared on first use: on a new file the table appears only when the migrations have run)
+  let revisions: BetterSqlite3.Statement | undefined;
+  const revisionTotal = (): unknown => {
+    try {
+      revisions ??= raw.prepare('SELECT coalesce(sum(revision), 0) FROM organizations').pluck();
+      return revisions.get();
+    } catch {
+      return Symbol('unknown'); // not migrated yet: every commit counts as a change
+    }
+  };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
 
   // One monitor per store: it tells listeners of other processes' commits, and keeps `healthy` true only while
@@ -58,21 +70,26 @@ export function openSqliteStore(dataDir: string): SqlStore {
   const opened = identity(file);
   const listeners = new Set<() => void>();
   let healthy = true;
-  let seen: unknown;
+  let seenVersion: unknown;
+  let seenRevisions: unknown;
   let ticks = 0;
   const tick = () => {
-    let now: unknown;
+    let version: unknown;
+    let revision: unknown = seenRevisions;
     let ok = identity(file) === opened && headerIntact(file);
     try {
-      now = dataVersion.get();
+      version = dataVersion.get();
+      if (version !== seenVersion) revision = revisionTotal();
       if (ok && ++ticks % QUICK_CHECK_EVERY === 0) ok = quickCheck.get() === 'ok';
     } catch {
       ok = false;
     }
     const recovered = ok && !healthy;
     healthy = ok;
-    if (ok && (recovered || now !== seen)) {
-      seen = now;
+    if (!ok) return;
+    seenVersion = version;
+    if (recovered || revision !== seenRevisions) {
+      seenRevisions = revision;
       for (const listener of listeners) listener();
     }
   };
