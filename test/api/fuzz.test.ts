@@ -49,6 +49,9 @@ for (const engine of engines) {
         fc.constant('/v1/organization/certificates'),
         segment.map((id) => `/v1/organization/certificates/${id}`),
         segment.map((id) => `/v1/organization/certificates/${id}/filter`),
+        segment.map((id) => `/v1/organization/certificates/${id}/crl`),
+        fc.constantFrom('/v1/organization/certificates/preview', '/v1/organization/mtls_settings'),
+        segment.map((id) => `/v1/organization/projects/${id}/mtls_settings`),
         fc.constantFrom('/v1/organization/certificates/activate', '/v1/organization/certificates/deactivate', '/v1/organization/certificates/verify'),
         fc.constant('/v1/organization/projects'),
         segment.map((id) => `/v1/organization/projects/${id}`),
@@ -71,7 +74,7 @@ for (const engine of engines) {
       const field = fc.oneof(nasty, fc.jsonValue({ maxDepth: 3 }), fc.constant(known.pem), fc.array(nasty, { maxLength: 12 }));
       const body = fc.option(
         fc.oneof(
-          fc.dictionary(fc.constantFrom('certificate', 'content', 'name', 'certificate_ids', 'project_id', 'expression', 'external_key_id', 'role', 'x'), field, { maxKeys: 3 }).map((o) =>
+          fc.dictionary(fc.constantFrom('certificate', 'content', 'name', 'certificate_ids', 'project_id', 'expression', 'external_key_id', 'role', 'crl', 'mode', 'action', 'x'), field, { maxKeys: 3 }).map((o) =>
             JSON.stringify(o),
           ),
           fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),

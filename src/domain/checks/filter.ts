@@ -157,7 +157,12 @@ export function compileFilter(expression: string): Filter {
       throw new FilterInvalid(`The filter's regular expression ${JSON.stringify(pattern)} is not valid RE2: ${firstLine((err as Error).message)}`);
     }
   }
-  const run = plan(evaluator, parsed) as (bindings: Record<string, unknown>) => unknown;
+  let run: (bindings: Record<string, unknown>) => unknown;
+  try {
+    run = plan(evaluator, parsed) as typeof run;
+  } catch (err) {
+    throw new FilterInvalid(`The filter could not be prepared for evaluation: ${firstLine((err as Error).message)}`);
+  }
   return {
     expression,
     evaluate(certificate) {
