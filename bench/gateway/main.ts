@@ -156,7 +156,7 @@ async function main(): Promise<void> {
 
     // ---- certgate's data: a project, its key, the CA active for the organization ----
     const dataDir = file('data');
-    const crl = FULL ? await makeCrl(ca, { serials: Array.from({ length: 10_000 }, (_, i) => (0x10000000 + i * 7919).toString(16) + '00ff') }) : undefined;
+    const crl = FULL ? await makeCrl(ca, { serials: Array.from({ length: Number(process.env.BENCH_CRL_SERIALS ?? 10_000) }, (_, i) => (0x10000000 + i * 7919).toString(16) + '00ff') }) : undefined;
     const seeded = await seedDataDir(dataDir, [ca.pem], 1, FULL ? FULL_FILTER : FILTER, crl);
     log(`seeded ${dataDir}: project ${seeded.projectId}, CA ${seeded.certificateIds[0]} active${FILTER ? ', with a filter' : ''}`);
 
