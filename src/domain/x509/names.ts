@@ -53,9 +53,6 @@ export type GeneralName =
   | { readonly kind: 'registered'; readonly value: string; readonly oid: string }
   | { readonly kind: 'x400' | 'edi'; readonly value: string };
 
-/** A name kind as OpenSSL and RFC 5280 group them for name constraints. */
-export type NameKind = GeneralName['kind'];
-
 function ipText(octets: Buffer): string {
   if (octets.length === 4) return [...octets].join('.');
   const groups: string[] = [];
