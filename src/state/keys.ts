@@ -19,8 +19,8 @@ export function generateKey(prefix: 'sk-admin-' | 'sk-svcacct-'): string {
 
 /** What may be shown of a key: its prefix and last four characters. */
 export function redactKey(key: string): string {
-  const dash = key.lastIndexOf('-', 12);
-  return `${key.slice(0, dash + 1)}...${key.slice(-4)}`;
+  const prefix = /^sk-[a-z]+-/.exec(key)?.[0] ?? '';
+  return `${prefix}...${key.slice(-4)}`;
 }
 
 const MAX_CACHED = 10_000;
