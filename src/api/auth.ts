@@ -17,7 +17,7 @@ declare module 'fastify' {
 
 /** onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission. */
 export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number) {
-  const admit = (request: FastifyRequest, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
+  const admit = (request: FastifyRequest, reply: FastifyReply, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
     if (!owner) return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
     if (owner.expiresAt !== null && owner.expiresAt <= nowSeconds()) {
       return done(new ApiError('invalid_api_key', `This admin API key (${owner.key.redactedValue}) expired at ${new Date(owner.expiresAt * 1000).toISOString()}. Create a new one.`));
@@ -27,15 +27,19 @@ export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number) {
     keys.noteUse(owner.key.id);
     if (!owner.permissions.has(needed)) return done(missingPermission(needed));
     request.admin = owner;
+    if (request.method !== 'GET') {
+      // a change's log lines name who made it: the key's id, never its value
+      request.log = reply.log = request.log.child({ actor: owner.key.id });
+    }
     done();
   };
-  return function authenticate(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     const token = bearerToken(request.headers.authorization);
     if (!token) return done(missingKey());
     const owner = keys.adminKey(token);
     // a cached key answers at once; only a miss waits for the store
-    if (owner instanceof Promise) owner.then((found) => admit(request, found, done), done);
-    else admit(request, owner, done);
+    if (owner instanceof Promise) owner.then((found) => admit(request, reply, found, done), done);
+    else admit(request, reply, owner, done);
   };
 }
 
