@@ -68,7 +68,9 @@ function matrix(inventory, change) {
         }),
       ))),
     ),
-    projects.length === 0 ? h('p', { class: 'muted small', text: 'No projects yet: create one through the API to activate anchors per project.' }) : null,
+    inventory.projectsError
+      ? h('div', { class: 'notice info', role: 'status', text: `Projects are not shown: ${inventory.projectsError}` })
+      : projects.length === 0 ? h('p', { class: 'muted small', text: 'No projects yet: create one through the API to activate anchors per project.' }) : null,
   );
 }
 

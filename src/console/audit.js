@@ -21,7 +21,7 @@ export async function auditView(root) {
     () => {}, // the filter still works by id without the names
   );
   const rows = h('tbody', {});
-  const table = h('table', { class: 'table', id: 'audit-table', hidden: true },
+  const table = h('table', { class: 'table audit', id: 'audit-table', hidden: true },
     h('thead', {}, h('tr', {}, h('th', { text: 'Time' }), h('th', { text: 'Event' }), h('th', { text: 'Actor' }), h('th', { text: 'Project' }), h('th', { text: 'Details' }))),
     rows,
   );
@@ -66,13 +66,14 @@ export async function auditView(root) {
   replace(
     root,
     h('header', { class: 'view-header' }, h('div', {}, h('h1', { text: 'Audit log' }), h('p', { class: 'lede', text: 'Who changed what, newest first. Every change is recorded in the same transaction as the change itself.' }))),
-    h('section', { class: 'panel' }, filters, error.el, table, empty, h('div', { class: 'actions' }, more)),
+    h('section', { class: 'panel' }, filters, error.el, h('div', { class: 'scroll' }, table), empty, h('div', { class: 'actions' }, more)),
   );
   await load();
 }
 
 function eventRow(event) {
-  const actor = event.actor?.api_key ?? event.actor?.session ?? null;
+  const session = event.actor?.type === 'session' ? { name: `certgate${event.actor.session?.local ? ` (${event.actor.session.local})` : ''}` } : null;
+  const actor = event.actor?.api_key ?? session;
   return h('tr', { 'data-event-type': event.type },
     h('td', { class: 'nowrap', text: formatTime(event.effective_at) }),
     h('td', {}, h('span', { class: 'chip', text: event.type })),
@@ -86,8 +87,8 @@ function details(payload) {
   if (!payload || typeof payload !== 'object') return h('span', { class: 'muted', text: '—' });
   if (Array.isArray(payload.certificates)) return payload.certificates.map((c) => h('div', {}, c.name ? `${c.name} ` : '', h('span', { class: 'mono muted small', text: c.id })));
   const parts = [];
-  if (payload.id) parts.push(h('div', { class: 'mono small', text: payload.id }));
   if (payload.name) parts.push(h('div', { text: payload.name }));
+  if (payload.id) parts.push(h('div', { class: 'mono muted small', text: payload.id }));
   const rest = Object.entries(payload).filter(([k, v]) => !['id', 'name', 'content', 'certificate'].includes(k) && v !== null && typeof v !== 'object');
   for (const [k, v] of rest) parts.push(h('div', { class: 'muted small', text: `${k}: ${v}` }));
   const changes = payload.changes_requested;

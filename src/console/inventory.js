@@ -5,10 +5,19 @@ import { api, listAll } from './api.js';
 
 export const ORGANIZATION = 'organization';
 
+/**
+ * Listing projects takes a management permission that an mTLS-only key lacks: without it the organization's
+ * column is still shown, with the server's message saying why the projects are not (`projectsError`).
+ */
 export async function loadInventory() {
+  let projectsError = null;
   const [certificates, projects] = await Promise.all([
     listAll('/organization/certificates'),
-    listAll('/organization/projects'),
+    listAll('/organization/projects').catch((err) => {
+      if (!err.forbidden) throw err;
+      projectsError = err.message;
+      return [];
+    }),
   ]);
   const activeIn = new Map(certificates.map((c) => [c.id, []]));
   const mark = (list, scope) => {
@@ -17,7 +26,7 @@ export async function loadInventory() {
   mark(certificates, ORGANIZATION);
   const perProject = await Promise.all(projects.map((p) => listAll(`/organization/projects/${encodeURIComponent(p.id)}/certificates`)));
   projects.forEach((p, i) => mark(perProject[i], p.id));
-  return { certificates, projects, activeIn };
+  return { certificates, projects, activeIn, projectsError };
 }
 
 export function projectName(inventory, id) {

@@ -62,10 +62,14 @@ export function expiryBadge(expiresAt) {
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-const timeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 export const formatDate = (seconds) => dateFormat.format(new Date(seconds * 1000));
-export const formatTime = (seconds) => timeFormat.format(new Date(seconds * 1000));
+const pad = (n) => String(n).padStart(2, '0');
+/** Local time as 2026-05-04 13:07:21: compact, sortable, and the same in every locale. */
+export function formatTime(seconds) {
+  const d = new Date(seconds * 1000);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
 
 export function emptyState(title, detail) {
   return h('div', { class: 'empty' }, h('p', { class: 'empty-title', text: title }), detail ? h('p', { text: detail }) : null);
