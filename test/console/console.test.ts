@@ -259,7 +259,7 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await page.selectOption('#audit-type', 'certificates.activated');
     await page.selectOption('#audit-project', project.id);
     await page.click('#audit-apply');
-    await page.locator('#audit-table tr[data-event-type="certificate.created"]').waitFor({ state: 'detached' });
+    await page.waitForFunction(() => !document.querySelector('#audit-table tr[data-event-type="certificate.created"]'));
     const filtered = await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-type')));
     assert.deepEqual(filtered, ['certificates.activated', 'certificates.activated']);
     await page.locator('#audit-table tbody tr').first().getByText(successorId).waitFor();
@@ -268,7 +268,7 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await page.selectOption('#audit-project', '');
     await page.fill('#audit-resource', caId);
     await page.click('#audit-apply');
-    await page.locator('#audit-table tr[data-event-type="project.created"]').waitFor({ state: 'detached' });
+    await page.waitForFunction(() => !document.querySelector('#audit-table tr[data-event-type="project.created"]'));
     const forCa = await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-type')));
     assert.deepEqual(forCa, ['certificates.deactivated', 'certificate.filter.updated', 'certificates.activated', 'certificate.created']);
   });
