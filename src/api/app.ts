@@ -7,6 +7,7 @@ import { newRequestId } from '../http/request-id.js';
 import type { Runtime } from '../runtime.js';
 import { requireAdminKey } from './auth.js';
 import { handleError } from './errors.js';
+import { describeApi } from './openapi.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceAccountRoutes } from './routes/service-accounts.js';
@@ -83,6 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
   app.addSchema({ $id: 'error', ...errorResponse });
+  // GET /v1/openapi.json, made from every route registered below it; outside the /v1 plugin, so no key is needed
+  describeApi(app);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
