@@ -3,6 +3,7 @@ import { buildApp } from '../api/app.js';
 import type { ServeConfig } from '../config.js';
 import { newId } from '../domain/ids.js';
 import { DEFAULT_ORGANIZATION_ID } from '../domain/model.js';
+import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { generateKey, hashKey, redactKey } from '../state/keys.js';
 
@@ -11,10 +12,13 @@ import { generateKey, hashKey, redactKey } from '../state/keys.js';
  * configuration, or, when there is none at all, a new one that is printed
  * once and stored only as a hash.
  */
-export async function seedAdminKey(rt: Runtime, adminKey: string | undefined, announce: (text: string) => void): Promise<void> {
+export async function seedAdminKey(rt: Runtime, adminKey: string | undefined, announce: (text: string) => void, storeFlags = '--data-dir DIR'): Promise<void> {
   let key = adminKey;
   if (!key) {
-    if ((await rt.store.countAdminKeys(DEFAULT_ORGANIZATION_ID)) > 0) return;
+    if ((await rt.store.countAdminKeys(DEFAULT_ORGANIZATION_ID)) > 0) {
+      announce(`Admin keys exist; the first one was printed at first start. Lost it? Run \`certgate admin-keys create ${storeFlags}\` (or set CERTGATE_ADMIN_KEY).\n`);
+      return;
+    }
     key = generateKey('sk-admin-');
     announce(
       `No admin key was configured, so certgate made one. It is shown only this once; store it now:\n\n    ${key}\n\nUse it as: Authorization: Bearer <key>  (SDK: new OpenAI({ adminAPIKey, baseURL: 'http://HOST:PORT/v1' }))\n`,
@@ -30,6 +34,12 @@ export async function seedAdminKey(rt: Runtime, adminKey: string | undefined, an
   });
 }
 
+/** The flags that name this store, for a command line to show: never the database URL itself (it may hold a password). */
+function storeFlags(config: ServeConfig): string {
+  if (config.databaseUrl) return '--database-url "$CERTGATE_DATABASE_URL"';
+  return `--data-dir ${/^[\w./-]+$/.test(config.dataDir) ? config.dataDir : JSON.stringify(config.dataDir)}`;
+}
+
 export interface RunningServer {
   readonly app: FastifyInstance;
   readonly url: string;
@@ -42,9 +52,15 @@ export async function startServer(
   options: RuntimeOptions & { logger?: boolean | object; announce?: (text: string) => void } = {},
 ): Promise<RunningServer> {
   const rt = await openRuntime(config, options);
-  await seedAdminKey(rt, config.adminKey, options.announce ?? ((text) => process.stdout.write(text)));
+  await seedAdminKey(rt, config.adminKey, options.announce ?? ((text) => process.stdout.write(text)), storeFlags(config));
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close();
+    await rt.close();
+    throw listenError(err, config.host, config.port);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
