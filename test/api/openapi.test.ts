@@ -10,6 +10,8 @@ import OpenAI from 'openai';
 import { buildApp } from '../../src/api/app.js';
 import { collectRoutes, openapiDocument, openapiPath } from '../../src/api/openapi.js';
 import { seedAdminKey } from '../../src/commands/serve.js';
+import { grantedBy } from '../../src/domain/permissions.js';
+import { PERMISSIONS } from '../../src/domain/model.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { makeCa } from '../support/pki.js';
 import { ADMIN_KEY, tempDir } from '../support/server.js';
@@ -141,6 +143,36 @@ describe('the OpenAPI document', () => {
       }
     }
     assert.deepEqual(doc.paths['/v1/openapi.json']!.get.security, []);
+  });
+
+  it('names the permission each /v1 operation needs, as the server enforces it (a key without it is refused, naming it)', async () => {
+    const keyWithout = new Map<string, string>();
+    for (const missing of PERMISSIONS) {
+      const others = PERMISSIONS.filter((p) => !grantedBy([p]).has(missing));
+      const res = await fetch(`${url}/v1/organization/admin_api_keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `without ${missing}`, permissions: others }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      keyWithout.set(missing, ((await res.json()) as { value: string }).value);
+    }
+    let checked = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/') || path === '/v1/openapi.json') continue;
+      for (const [method, op] of Object.entries(item)) {
+        const at = `${method.toUpperCase()} ${path}`;
+        const permission = op['x-certgate-permission'] as string | undefined;
+        assert.ok(permission && keyWithout.has(permission), `${at} names a permission: ${permission}`);
+        assert.deepEqual(op.security, [{ AdminApiKeyAuth: [permission] }]);
+        const res = await fetch(url + path.replace(/\{[^}]+\}/g, 'x'), { method: method.toUpperCase(), headers: { authorization: `Bearer ${keyWithout.get(permission)}` } });
+        const body = (await res.json()) as { error: { message: string } };
+        assert.equal(res.status, 401, at);
+        assert.ok(body.error.message.includes(`Missing scopes: ${permission}.`), `${at}: ${body.error.message}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 35, `${checked} operations`);
   });
 
   it("has every schema compile with Ajv (JSON Schema 2020-12, strict)", () => {
