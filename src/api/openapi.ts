@@ -19,6 +19,13 @@ export interface RouteRecord {
 
 type Schema = Record<string, unknown>;
 
+declare module 'fastify' {
+  interface FastifySchema {
+    /** leaves the route out of the API document (the web console's pages) */
+    hide?: boolean;
+  }
+}
+
 const SECURITY_SCHEME = 'AdminApiKeyAuth';
 export const DOCUMENT_PATH = '/v1/openapi.json';
 
@@ -26,6 +33,8 @@ export const DOCUMENT_PATH = '/v1/openapi.json';
 export function collectRoutes(app: FastifyInstance): RouteRecord[] {
   const routes: RouteRecord[] = [];
   app.addHook('onRoute', (route: RouteOptions) => {
+    // the web console's pages are not API: their routes say so with `schema.hide`, as fastify-swagger reads it
+    if (route.schema?.hide) return;
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
       routes.push({ method, url: route.url, schema: (route.schema ?? {}) as Schema, config: (route.config ?? {}) as Schema });

@@ -114,7 +114,8 @@ describe('the OpenAPI document', () => {
   });
 
   it('has exactly the routes the app has, each with its method, a summary and an operationId', () => {
-    const routes = routerTable(app);
+    // the web console's pages (/ and /console/…) are HTML, not API: the document leaves them out
+    const routes = new Set([...routerTable(app)].filter((r) => !/^GET \/(console(\/.*)?)?$/.test(r)));
     assert.ok(routes.size >= 30, `the router lists ${routes.size} routes`);
     assert.deepEqual([...documentTable(doc)].sort(), [...routes].sort());
     const ids = new Set<string>();

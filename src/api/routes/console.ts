@@ -65,10 +65,11 @@ export function consoleRoutes(app: FastifyInstance, dir: string = ASSETS_DIR): v
     return reply.type(asset.type).send(asset.body);
   }
 
-  app.get('/', async (_req, reply) => reply.redirect('/console/', 302));
+  const page = { schema: { hide: true } };
+  app.get('/', page, async (_req, reply) => reply.redirect('/console/', 302));
   // ignoreTrailingSlash makes /console and /console/ one route; the page's relative URLs need the slash.
-  app.get('/console/', async (req, reply) =>
+  app.get('/console/', page, async (req, reply) =>
     req.url.split('?')[0]!.endsWith('/') ? send(req, reply, 'index.html') : reply.redirect('/console/', 302),
   );
-  app.get<{ Params: { file: string } }>('/console/:file', async (req, reply) => send(req, reply, req.params.file));
+  app.get<{ Params: { file: string } }>('/console/:file', page, async (req, reply) => send(req, reply, req.params.file));
 }
