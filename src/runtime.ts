@@ -1,4 +1,4 @@
-import { DEFAULT_ORGANIZATION_ID } from './domain/model.js';
+import { DEFAULT_ORGANIZATION_ID, type Actor } from './domain/model.js';
 import { KeyResolver } from './state/keys.js';
 import type { OrganizationSnapshot } from './state/snapshot.js';
 import { Snapshots } from './state/snapshots.js';
@@ -23,8 +23,8 @@ export interface Runtime {
   reload(organizationId: string): Promise<OrganizationSnapshot>;
   /** A value derived from the current snapshot, computed once per snapshot and key. */
   memo<T>(organizationId: string, key: string, derive: (snapshot: OrganizationSnapshot) => T): Promise<T>;
-  /** A write transaction for one organization; its snapshot is dropped once the transaction ends. */
-  write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  /** A write transaction for the actor's organization, its changes audited under the actor; the snapshot is dropped once it ends. */
+  write<T>(by: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -42,7 +42,7 @@ export async function openRuntime(config: { dataDir: string; databaseUrl: string
 export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime {
   const clock = options.clock ?? (() => new Date());
   const snapshots = new Snapshots(store);
-  const keys = new KeyResolver(store, snapshots);
+  const keys = new KeyResolver(store, snapshots, () => Math.floor(clock().getTime() / 1000));
   return {
     store,
     anchors: new TrustAnchors(),
@@ -52,14 +52,15 @@ export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime
     snapshot: (organizationId) => snapshots.get(organizationId),
     reload: (organizationId) => snapshots.reload(organizationId),
     memo: (organizationId, key, derive) => snapshots.memo(organizationId, key, derive),
-    async write(organizationId, work) {
+    async write(by, work) {
       try {
-        return await store.write(organizationId, work);
+        return await store.write(by, Math.floor(clock().getTime() / 1000), work);
       } finally {
-        snapshots.invalidate(organizationId);
+        snapshots.invalidate(by.organizationId);
       }
     },
     async close() {
+      await keys.close();
       snapshots.close();
       await store.close();
     },

@@ -75,6 +75,37 @@ export interface KeyOwner {
   readonly keyId: string;
 }
 
+/** Who makes a change, as the audit log names them. */
+export interface Actor {
+  readonly organizationId: string;
+  /** the admin key that acted; null for a local operator (the server seeding its first key, the CLI writing to the store) */
+  readonly key: { readonly id: string; readonly name: string; readonly redactedValue: string } | null;
+  /** for a local operator: what acted (e.g. 'certgate serve') */
+  readonly local?: string;
+}
+
+export interface AdminKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly redactedValue: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly lastUsedAt: number | null;
+  /** null: an owner key, with every permission */
+  readonly permissions: readonly Permission[] | null;
+}
+
+/** An admin key, resolved from its bearer value: the actor of what it does, and what it may do. */
+export interface AdminKeyOwner extends Actor {
+  readonly key: { readonly id: string; readonly name: string; readonly redactedValue: string };
+  readonly permissions: ReadonlySet<Permission>;
+  readonly expiresAt: number | null;
+}
+
+/** The permissions an admin key may hold, named as OpenAI names its scopes. */
+export const PERMISSIONS = ['api.mtls.read', 'api.mtls.write', 'api.management.read', 'api.management.write', 'api.audit_logs.read'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
 export interface ProjectKeyOwner extends KeyOwner {
   readonly projectId: string;
   readonly serviceAccountId: string;

@@ -1,9 +1,10 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CertificateRecord, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
-import { isId } from '../domain/ids.js';
+import type { Actor, AdminKeyRecord, CertificateRecord, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationState, Permission, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import { auditEntry, type AuditEntry, type AuditEvent } from '../domain/audit.js';
+import { isId, newId } from '../domain/ids.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
-import type { Store, WriteTransaction } from './store.js';
+import type { AuditQuery, Store, WriteTransaction } from './store.js';
 
 /** What differs between engines; everything else is shared SQL in SqlStore. */
 export interface Engine {
@@ -73,13 +74,9 @@ export class SqlStore implements Store {
       .execute();
   }
 
-  async adminKeyOwner(keyHash: string) {
-    const row = await this.db
-      .selectFrom('admin_api_keys')
-      .select(['id', 'organization_id'])
-      .where('key_hash', '=', keyHash)
-      .executeTakeFirst();
-    return row && { keyId: row.id, organizationId: row.organization_id };
+  async adminKeyByHash(keyHash: string) {
+    const row = await this.db.selectFrom('admin_api_keys').selectAll().where('key_hash', '=', keyHash).where('deleted_at', 'is', null).executeTakeFirst();
+    return row && { organizationId: row.organization_id, key: toAdminKey(row) };
   }
 
   async projectKeyOwner(keyHash: string) {
@@ -98,28 +95,44 @@ export class SqlStore implements Store {
     );
   }
 
-  async countAdminKeys(organizationId: string): Promise<number> {
-    const row = await this.db
+  async adminKeys(organizationId: string): Promise<AdminKeyRecord[]> {
+    const rows = await this.db
       .selectFrom('admin_api_keys')
-      .select((eb) => eb.fn.countAll().as('n'))
+      .selectAll()
       .where('organization_id', '=', organizationId)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+      .where('deleted_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    return rows.map(toAdminKey);
   }
 
-  async addAdminKey(key: { id: string; organizationId: string; name: string; keyHash: string; redactedValue: string; createdAt: number }) {
-    await this.db
-      .insertInto('admin_api_keys')
-      .values({
-        id: key.id,
-        organization_id: key.organizationId,
-        name: key.name,
-        key_hash: key.keyHash,
-        redacted_value: key.redactedValue,
-        created_at: key.createdAt,
-      })
-      .onConflict((oc) => oc.column('key_hash').doNothing())
-      .execute();
+  async touchAdminKeys(ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('admin_api_keys').set({ last_used_at: now }).where('id', 'in', ids).execute();
+  }
+
+  async auditLogs(organizationId: string, q: AuditQuery): Promise<AuditEntry[]> {
+    let query = this.db.selectFrom('audit_logs').select(['id', 'body']).where('organization_id', '=', organizationId);
+    const t = q.effectiveAt;
+    if (t.gt !== undefined) query = query.where('effective_at', '>', t.gt);
+    if (t.gte !== undefined) query = query.where('effective_at', '>=', t.gte);
+    if (t.lt !== undefined) query = query.where('effective_at', '<', t.lt);
+    if (t.lte !== undefined) query = query.where('effective_at', '<=', t.lte);
+    if (q.types.length) query = query.where('type', 'in', q.types);
+    if (q.projectIds.length) query = query.where('project_id', 'in', q.projectIds);
+    if (q.actorIds.length) query = query.where('actor_id', 'in', q.actorIds);
+    if (q.resourceIds.length) {
+      const ids = q.resourceIds;
+      query = query.where('id', 'in', (eb) => eb.selectFrom('audit_log_resources').select('audit_log_id').where('resource_id', 'in', ids));
+    }
+    // Ids grow with time: newest first is by id descending; `before` walks back towards the newest.
+    if (q.after !== undefined) query = query.where('id', '<', q.after);
+    if (q.before !== undefined) {
+      const rows = await query.where('id', '>', q.before).orderBy('id', 'asc').limit(q.limit + 1).execute();
+      return rows.reverse().map((r) => JSON.parse(r.body) as AuditEntry);
+    }
+    const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+    return rows.map((r) => JSON.parse(r.body) as AuditEntry);
   }
 
   async loadOrganization(organizationId: string): Promise<OrganizationState> {
@@ -253,7 +266,8 @@ export class SqlStore implements Store {
     }));
   }
 
-  async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+  async write<T>(actor: Actor, now: number, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    const organizationId = actor.organizationId;
     return this.inTransaction(this.impl.beginWrite, async (conn) => {
       // Bumping the revision takes the organization's row lock first thing, so
       // writers to one organization queue here rather than interleave.
@@ -263,7 +277,7 @@ export class SqlStore implements Store {
         .where('id', '=', organizationId)
         .executeTakeFirst();
       if (Number(bumped.numUpdatedRows) !== 1) throw new Error(`organization ${organizationId} does not exist`);
-      const result = await work(new SqlWriteTransaction(conn, organizationId));
+      const result = await work(new SqlWriteTransaction(conn, organizationId, actor, now));
       await this.impl.beforeCommit(conn, organizationId);
       return result;
     });
@@ -290,7 +304,73 @@ class SqlWriteTransaction implements WriteTransaction {
   constructor(
     private readonly conn: Conn,
     private readonly organizationId: string,
+    private readonly actor: Actor,
+    private readonly now: number,
   ) {}
+
+  async record(event: AuditEvent) {
+    const entry = auditEntry(newId('audit_log'), this.now, this.actor, event);
+    await this.conn
+      .insertInto('audit_logs')
+      .values({
+        id: entry.id,
+        organization_id: this.organizationId,
+        type: entry.type,
+        effective_at: entry.effective_at,
+        actor_id: this.actor.key?.id ?? null,
+        project_id: event.project?.id ?? null,
+        body: JSON.stringify(entry),
+      })
+      .execute();
+    const resources = [...new Set(event.resourceIds)];
+    if (resources.length) {
+      await this.conn
+        .insertInto('audit_log_resources')
+        .values(resources.map((resource_id) => ({ audit_log_id: entry.id, resource_id })))
+        .execute();
+    }
+  }
+
+  private adminKeyRows() {
+    return this.conn.selectFrom('admin_api_keys').selectAll().where('organization_id', '=', this.organizationId).where('deleted_at', 'is', null);
+  }
+
+  async adminKey(id: string) {
+    if (!isId('key', id)) return undefined;
+    const row = await this.adminKeyRows().where('id', '=', id).executeTakeFirst();
+    return row && toAdminKey(row);
+  }
+
+  async adminKeyHashKnown(keyHash: string) {
+    const row = await this.conn.selectFrom('admin_api_keys').select('id').where('key_hash', '=', keyHash).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async adminKeys() {
+    return (await this.adminKeyRows().orderBy('id').execute()).map(toAdminKey);
+  }
+
+  async insertAdminKey(k: AdminKeyRecord, keyHash: string) {
+    await this.conn
+      .insertInto('admin_api_keys')
+      .values({
+        id: k.id,
+        organization_id: this.organizationId,
+        name: k.name,
+        key_hash: keyHash,
+        redacted_value: k.redactedValue,
+        created_at: k.createdAt,
+        permissions: k.permissions === null ? null : JSON.stringify(k.permissions),
+        expires_at: k.expiresAt,
+        last_used_at: null,
+        deleted_at: null,
+      })
+      .execute();
+  }
+
+  async deleteAdminKey(id: string, now: number) {
+    await this.conn.updateTable('admin_api_keys').set({ deleted_at: now }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
 
   private certificates() {
     return this.conn.selectFrom('certificates').selectAll().where('organization_id', '=', this.organizationId);
@@ -518,6 +598,18 @@ function toCertificate(r: Row<'certificates'>): CertificateRecord {
     filterExpression: r.filter_expression,
     filterUpdatedAt: r.filter_updated_at === null ? null : Number(r.filter_updated_at),
     crl: null,
+  };
+}
+
+function toAdminKey(r: Row<'admin_api_keys'>): AdminKeyRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    redactedValue: r.redacted_value,
+    createdAt: Number(r.created_at),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    permissions: r.permissions === null ? null : (JSON.parse(r.permissions) as Permission[]),
   };
 }
 
