@@ -19,7 +19,12 @@ export async function seedAdminKey(rt: Runtime, adminKey: string | undefined, an
     if (outcome === 'deleted') warn('certgate: CERTGATE_ADMIN_KEY names a key that was deleted through the API; it stays deleted and does not work. Set another value, or unset it.\n');
     return;
   }
-  if ((await rt.store.adminKeys(DEFAULT_ORGANIZATION_ID)).length > 0) return;
+  if ((await rt.store.adminKeys(DEFAULT_ORGANIZATION_ID)).length > 0) {
+    announce(
+      'certgate: the store already has admin keys, so no new one was made (a key is printed only when it is made). Lost them all? Run (the server may keep running):\n    certgate admin-keys create --name NAME --data-dir DIR   (or --database-url URL)\nwhich writes a new owner key into the store and prints it once.\n',
+    );
+    return;
+  }
   const { value } = await createAdminKey(rt, SERVE, { name: 'generated owner key' });
   announce(
     `No admin key was configured, so certgate made one. It is shown only this once; store it now:\n\n    ${value}\n\nUse it as: Authorization: Bearer <key>  (SDK: new OpenAI({ adminAPIKey, baseURL: 'http://HOST:PORT/v1' }))\n`,

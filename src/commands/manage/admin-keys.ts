@@ -14,7 +14,7 @@ interface KeyLike {
   created_at: number;
   expires_at: number | null;
   last_used_at?: number | null;
-  permissions?: string[];
+  permissions?: readonly string[];
   value?: string;
 }
 
