@@ -37,7 +37,7 @@ export function readOptions<K extends string>(
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message.split('. ')[0]} (see --help)`);
+    throw new ConfigError(`${(err as Error).message.split(/\.\s/)[0]} (see --help)`);
   }
   const out = {} as Record<K, string | undefined>;
   const names = {} as Record<K, string>;
