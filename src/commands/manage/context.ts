@@ -70,9 +70,10 @@ async function connect(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`${options.baseUrl ? '--base-url' : 'OPENAI_BASE_URL'} must be an http or https URL, got ${JSON.stringify(baseURL)}`);
   const { default: OpenAIClient } = await import('openai');
+  // No retries: a management command says what happened, once, and never repeats a write on its own.
   // apiKey, organization and project are set to null so that OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID
   // in the environment do not add a second bearer or headers certgate does not read.
-  return new OpenAIClient({ adminAPIKey, apiKey: null, organization: null, project: null, baseURL, maxRetries: 1, timeout: 60_000 });
+  return new OpenAIClient({ adminAPIKey, apiKey: null, organization: null, project: null, baseURL, maxRetries: 0, timeout: 60_000 });
 }
 
 /** The server's refusal as one line ("certgate: <message> (<code>)"), or the connection failure; never a stack. */
