@@ -1,7 +1,7 @@
 import { DEFAULT_ORGANIZATION_ID, type Actor } from './domain/model.js';
 import { KeyResolver } from './state/keys.js';
 import type { OrganizationSnapshot } from './state/snapshot.js';
-import { Snapshots } from './state/snapshots.js';
+import { anchorsUnchanged, Snapshots } from './state/snapshots.js';
 import { TrustAnchors } from './state/trust-anchors.js';
 import { openStore } from './store/open.js';
 import type { Store, WriteTransaction } from './store/store.js';
@@ -43,9 +43,13 @@ export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime
   const clock = options.clock ?? (() => new Date());
   const snapshots = new Snapshots(store);
   const keys = new KeyResolver(store, snapshots, () => Math.floor(clock().getTime() / 1000));
+  const anchors = new TrustAnchors();
+  snapshots.onPatched((previous, next, patch) => {
+    if (anchorsUnchanged(patch)) anchors.carry(previous, next);
+  });
   return {
     store,
-    anchors: new TrustAnchors(),
+    anchors,
     keys,
     now: clock,
     nowSeconds: () => Math.floor(clock().getTime() / 1000),

@@ -17,6 +17,7 @@ import { filterRoutes } from './routes/filters.js';
 import { crlRoutes } from './routes/crls.js';
 import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
 import { previewRoutes } from './routes/preview.js';
+import { consoleRoutes } from './routes/console.js';
 import { errorResponse } from './wire.js';
 
 export interface AppDeps {
@@ -93,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(err.status).send(err.toBody());
   });
 
+  consoleRoutes(app);
   await app.register(async (v1) => {
     requirePermissionOnEveryRoute(v1);
     v1.addHook('onRequest', requireAdminKey(deps.rt.keys, deps.rt.nowSeconds));

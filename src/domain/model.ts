@@ -61,6 +61,27 @@ export interface OrganizationState {
   readonly modes: readonly { readonly scope: string; readonly mode: MtlsMode; readonly updatedAt: number }[];
 }
 
+/** What a write touched, as the change feed records it: the kind of row and its id (a scope for 'mode' and 'scope'). */
+export type ChangeKind = 'certificate' | 'activations' | 'scope' | 'project' | 'service_account' | 'mode' | 'keys';
+
+/**
+ * What changed in an organization since a revision: each touched row as it now is (null: gone). Applied to a
+ * snapshot of that revision, it gives the snapshot of `revision`.
+ */
+export interface OrganizationPatch {
+  readonly revision: number;
+  readonly certificates: ReadonlyMap<string, CertificateRecord | null>;
+  /** certificates whose activations changed: every scope each is now active in */
+  readonly activationsOf: ReadonlyMap<string, readonly string[]>;
+  /** scopes whose activations were replaced as a whole (an archived project): the certificates now active there */
+  readonly activationsIn: ReadonlyMap<string, readonly string[]>;
+  readonly projects: ReadonlyMap<string, ProjectRecord | null>;
+  readonly serviceAccounts: ReadonlyMap<string, ServiceAccountRecord | null>;
+  readonly modes: ReadonlyMap<string, { readonly mode: MtlsMode; readonly updatedAt: number } | null>;
+  /** admin or project keys were added or removed */
+  readonly keys: boolean;
+}
+
 /** enforce: refuse what fails admission; observe: let it through, marked, and count it */
 export type MtlsMode = 'enforce' | 'observe';
 

@@ -8,6 +8,16 @@ export interface OrganizationsTable {
   /** bumped by every write transaction: the lock that serializes writes, and the snapshot's version */
   revision: Generated<number>;
   created_at: number;
+  /** the change feed holds every change of the revisions after this one */
+  changes_from: Generated<number>;
+}
+
+export interface OrganizationChangesTable {
+  organization_id: string;
+  revision: number;
+  /** what was touched (see ChangeKind) */
+  kind: string;
+  ref: string;
 }
 
 export interface AdminApiKeysTable {
@@ -136,6 +146,7 @@ export interface SchemaMigrationsTable {
 
 export interface Database {
   organizations: OrganizationsTable;
+  organization_changes: OrganizationChangesTable;
   admin_api_keys: AdminApiKeysTable;
   audit_logs: AuditLogsTable;
   audit_log_resources: AuditLogResourcesTable;

@@ -8,6 +8,7 @@ import type {
   MtlsMode,
   ObservedClient,
   Observations,
+  OrganizationPatch,
   OrganizationState,
   ProjectKeyOwner,
   ProjectRecord,
@@ -36,6 +37,8 @@ export interface Store {
   auditLogs(organizationId: string, query: AuditQuery): Promise<AuditEntry[]>;
 
   loadOrganization(organizationId: string): Promise<OrganizationState>;
+  /** The rows changed since a revision, read in one transaction; null when the feed no longer reaches back that far. */
+  catchUp(organizationId: string, fromRevision: number): Promise<OrganizationPatch | null>;
   /** Adds a gateway's counts for a scope in observe mode; counted apart from the organization's revision (no snapshot reload). */
   addObservations(organizationId: string, scope: string, wouldRefuse: number, admitted: number, now: number): Promise<void>;
   observations(organizationId: string, scope: string): Promise<Observations>;
