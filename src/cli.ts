@@ -1,28 +1,9 @@
 #!/usr/bin/env node
-import { ConfigError, gatewayConfig, serveConfig, verifyConfig } from './config.js';
+import { ConfigError, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
 import { ApiError } from './domain/errors.js';
 
-// Each command loads only what it runs: the gateway process never loads Fastify or Ajv.
-
-const USAGE = `usage: certgate <command> [flags]
-
-commands:
-  serve     run the admin API (/v1/organization/certificates…)
-            --host (CERTGATE_HOST, 127.0.0.1)  --port (CERTGATE_PORT, 8080)
-            --data-dir (CERTGATE_DATA_DIR, ./data)  --admin-key (CERTGATE_ADMIN_KEY)
-            --database-url (CERTGATE_DATABASE_URL)  --log-level (CERTGATE_LOG_LEVEL, info)
-            --headers-timeout (CERTGATE_HEADERS_TIMEOUT, 10 s)  --request-timeout (CERTGATE_REQUEST_TIMEOUT, 30 s)
-            --idle-timeout (CERTGATE_IDLE_TIMEOUT, 30 s)  --max-connections (CERTGATE_MAX_CONNECTIONS, 3/4 of the open-file limit)
-  gateway   run the mTLS gateway in front of an OpenAI-compatible upstream
-            --upstream-url (CERTGATE_UPSTREAM_URL, required)  --upstream-api-key (CERTGATE_UPSTREAM_API_KEY)
-            --host (CERTGATE_GATEWAY_HOST, 127.0.0.1)  --port (CERTGATE_GATEWAY_PORT, 8443)
-            --tls-cert (CERTGATE_TLS_CERT)  --tls-key (CERTGATE_TLS_KEY)  (self-signed for localhost without them)
-            --data-dir / --database-url and the connection limits as for serve
-            --handshake-timeout (CERTGATE_HANDSHAKE_TIMEOUT, 10 s)
-  verify    explain whether a client certificate would be accepted, check by check
-            --cert FILE (PEM: leaf, then intermediates)  --project ID  --data-dir / --database-url
-            exit status 0 when accepted, 1 when refused
-`;
+// The one entry point, and the only place that exits. Each command loads only what it runs: the gateway never
+// loads Fastify, Ajv, commander or the openai SDK; the management commands load commander and the SDK.
 
 function onSignals(stop: () => Promise<void>): void {
   let stopping = false;
@@ -41,34 +22,62 @@ function onSignals(stop: () => Promise<void>): void {
   }
 }
 
+const io = {
+  out: (text: string) => void process.stdout.write(text),
+  err: (text: string) => void process.stderr.write(text),
+  env: process.env,
+  async readStdin(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
+
+/** The exit status, or -1 for a server that keeps running until a signal. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
+      if (wantsHelp(rest)) return io.out(SERVE_HELP), 0;
+      const config = serveConfig(rest, process.env);
       const { startServer } = await import('./commands/serve.js');
-      const server = await startServer(serveConfig(rest, process.env));
+      const server = await startServer(config);
       onSignals(() => server.close());
       return -1;
     }
     case 'gateway': {
+      if (wantsHelp(rest)) return io.out(GATEWAY_HELP), 0;
+      const config = gatewayConfig(rest, process.env);
       const { startGateway } = await import('./commands/gateway.js');
-      const gateway = await startGateway(gatewayConfig(rest, process.env));
+      const gateway = await startGateway(config);
       onSignals(() => gateway.close());
       return -1;
     }
     case 'verify': {
+      if (wantsHelp(rest)) return io.out(VERIFY_HELP), 0;
+      const config = verifyConfig(rest, process.env);
       const { runVerify } = await import('./commands/verify.js');
-      return runVerify(verifyConfig(rest, process.env), (text) => process.stdout.write(text));
+      return runVerify(config, io.out);
     }
     case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
+    case 'help': {
+      const { runManage } = await import('./commands/manage/program.js');
+      await runManage(['--help'], command === undefined ? { ...io, out: io.err } : io);
       return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`certgate: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 2;
+    }
+    default: {
+      const { runManage } = await import('./commands/manage/program.js');
+      return runManage(argv, io);
+    }
   }
+}
+
+/** One line for what an operator can fix (a bad flag; a port in use, which the commands raise as a ConfigError); a stack only for a bug. */
+function failure(err: unknown): { message: string; code: number } | undefined {
+  if (err instanceof ApiError || err instanceof ConfigError) return { message: err.message, code: 2 };
+  return undefined;
 }
 
 main(process.argv.slice(2)).then(
@@ -76,13 +85,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
-    if (err instanceof ApiError) {
-      process.stderr.write(`certgate: ${err.message}\n`);
-      process.exit(2);
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`certgate: ${err.message}\n`);
-      process.exit(2);
+    const known = failure(err);
+    if (known) {
+      process.stderr.write(`certgate: ${known.message}\n`);
+      process.exit(known.code);
     }
     console.error(err);
     process.exit(1);

@@ -15,48 +15,71 @@ export interface ServeConfig {
 
 export class ConfigError extends Error {}
 
-/** One option: its flag, the environment variable behind it, and its default. */
+/** One option: its flag, the environment variable behind it, its default, and what it is for (shown by --help). */
 interface OptionSpec {
   readonly flag: string;
   readonly env: string;
   readonly fallback?: string;
+  readonly help?: string;
 }
+
+/** The options read, and for each the name of where its value came from, so that an error names what was typed. */
+export type Options<K extends string> = Record<K, string | undefined> & { readonly $name: Record<K, string> };
 
 export function readOptions<K extends string>(
   specs: Record<K, OptionSpec>,
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): Record<K, string | undefined> {
+): Options<K> {
   const options: Record<string, { type: 'string' }> = {};
   for (const spec of Object.values<OptionSpec>(specs)) options[spec.flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError(`${(err as Error).message.split(/\.\s/)[0]} (see --help)`);
   }
   const out = {} as Record<K, string | undefined>;
+  const names = {} as Record<K, string>;
   for (const [key, spec] of Object.entries<OptionSpec>(specs)) {
     const fromFlag = values[spec.flag];
     const fromEnv = env[spec.env];
-    out[key as K] = typeof fromFlag === 'string' ? fromFlag : fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.fallback;
+    if (typeof fromFlag === 'string') {
+      out[key as K] = fromFlag;
+      names[key as K] = `--${spec.flag}`;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      out[key as K] = fromEnv;
+      names[key as K] = spec.env;
+    } else {
+      out[key as K] = spec.fallback;
+      names[key as K] = `--${spec.flag} (${spec.env})`;
+    }
   }
-  return out;
+  return Object.assign(out, { $name: names });
+}
+
+/** --help for a command read with readOptions: each flag with its variable, default and purpose. */
+export function optionsHelp(usage: string, summary: string, specs: Record<string, OptionSpec>, footer = ''): string {
+  const rows = Object.values<OptionSpec>(specs).map((s) => [`--${s.flag}`, s.env, s.help ?? '', s.fallback === undefined ? '' : `(default: ${s.fallback})`]);
+  const flagWidth = Math.max(...rows.map((r) => r[0]!.length));
+  const envWidth = Math.max(...rows.map((r) => r[1]!.length));
+  const lines = rows.map(([flag, envName, help, fallback]) => `  ${flag!.padEnd(flagWidth)}  ${envName!.padEnd(envWidth)}  ${help}${help && fallback ? ' ' : ''}${fallback}`);
+  return `usage: ${usage}\n\n${summary}\n\noptions (flag, environment variable; a flag wins over its variable):\n${lines.join('\n')}\n  --help${' '.repeat(Math.max(0, flagWidth - 4))}  ${''.padEnd(envWidth)}  show this help\n${footer}`;
 }
 
 export function parsePort(value: string | undefined, name: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value ?? '') || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
   return port;
 }
 
 /** Connection hygiene, in seconds (and a count), for both servers. */
 export const connectionOptions = {
-  headersTimeout: { flag: 'headers-timeout', env: 'CERTGATE_HEADERS_TIMEOUT', fallback: String(DEFAULT_LIMITS.headersTimeoutMs / 1000) },
-  requestTimeout: { flag: 'request-timeout', env: 'CERTGATE_REQUEST_TIMEOUT', fallback: String(DEFAULT_LIMITS.requestTimeoutMs / 1000) },
-  idleTimeout: { flag: 'idle-timeout', env: 'CERTGATE_IDLE_TIMEOUT', fallback: String(DEFAULT_LIMITS.idleTimeoutMs / 1000) },
-  handshakeTimeout: { flag: 'handshake-timeout', env: 'CERTGATE_HANDSHAKE_TIMEOUT', fallback: String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000) },
-  maxConnections: { flag: 'max-connections', env: 'CERTGATE_MAX_CONNECTIONS', fallback: String(DEFAULT_LIMITS.maxConnections) },
+  headersTimeout: { flag: 'headers-timeout', env: 'CERTGATE_HEADERS_TIMEOUT', fallback: String(DEFAULT_LIMITS.headersTimeoutMs / 1000), help: 'seconds to receive a request\'s headers' },
+  requestTimeout: { flag: 'request-timeout', env: 'CERTGATE_REQUEST_TIMEOUT', fallback: String(DEFAULT_LIMITS.requestTimeoutMs / 1000), help: 'seconds to receive a whole request' },
+  idleTimeout: { flag: 'idle-timeout', env: 'CERTGATE_IDLE_TIMEOUT', fallback: String(DEFAULT_LIMITS.idleTimeoutMs / 1000), help: 'seconds an idle keep-alive connection stays open' },
+  handshakeTimeout: { flag: 'handshake-timeout', env: 'CERTGATE_HANDSHAKE_TIMEOUT', fallback: String(DEFAULT_LIMITS.handshakeTimeoutMs / 1000), help: 'seconds to finish a TLS handshake' },
+  maxConnections: { flag: 'max-connections', env: 'CERTGATE_MAX_CONNECTIONS', fallback: String(DEFAULT_LIMITS.maxConnections), help: 'open connections at most (3/4 of the open-file limit)' },
 } as const;
 
 function seconds(value: string | undefined, name: string): number {
@@ -65,41 +88,41 @@ function seconds(value: string | undefined, name: string): number {
   return Math.round(n * 1000);
 }
 
-function connectionLimits(o: Record<keyof typeof connectionOptions, string | undefined>): ConnectionLimits {
+function connectionLimits(o: Options<keyof typeof connectionOptions>): ConnectionLimits {
   const max = Number(o.maxConnections);
-  if (!Number.isInteger(max) || max < 1) throw new ConfigError(`CERTGATE_MAX_CONNECTIONS must be a positive integer, got ${JSON.stringify(o.maxConnections)}`);
+  if (!Number.isInteger(max) || max < 1) throw new ConfigError(`${o.$name.maxConnections} must be a positive integer, got ${JSON.stringify(o.maxConnections)}`);
   return {
-    headersTimeoutMs: seconds(o.headersTimeout, 'CERTGATE_HEADERS_TIMEOUT'),
-    requestTimeoutMs: seconds(o.requestTimeout, 'CERTGATE_REQUEST_TIMEOUT'),
-    idleTimeoutMs: seconds(o.idleTimeout, 'CERTGATE_IDLE_TIMEOUT'),
-    handshakeTimeoutMs: seconds(o.handshakeTimeout, 'CERTGATE_HANDSHAKE_TIMEOUT'),
+    headersTimeoutMs: seconds(o.headersTimeout, o.$name.headersTimeout),
+    requestTimeoutMs: seconds(o.requestTimeout, o.$name.requestTimeout),
+    idleTimeoutMs: seconds(o.idleTimeout, o.$name.idleTimeout),
+    handshakeTimeoutMs: seconds(o.handshakeTimeout, o.$name.handshakeTimeout),
     maxConnections: max,
   };
 }
 
 export const storeOptions = {
-  dataDir: { flag: 'data-dir', env: 'CERTGATE_DATA_DIR', fallback: './data' },
-  databaseUrl: { flag: 'database-url', env: 'CERTGATE_DATABASE_URL' },
-  logLevel: { flag: 'log-level', env: 'CERTGATE_LOG_LEVEL', fallback: 'info' },
+  dataDir: { flag: 'data-dir', env: 'CERTGATE_DATA_DIR', fallback: './data', help: 'directory of the SQLite store' },
+  databaseUrl: { flag: 'database-url', env: 'CERTGATE_DATABASE_URL', help: 'PostgreSQL URL (postgres://…); replaces --data-dir' },
+  logLevel: { flag: 'log-level', env: 'CERTGATE_LOG_LEVEL', fallback: 'info', help: 'fatal, error, warn, info, debug or trace' },
 } as const;
 
+export const serveOptions = {
+  host: { flag: 'host', env: 'CERTGATE_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
+  port: { flag: 'port', env: 'CERTGATE_PORT', fallback: '8080', help: 'port to listen on (0: any free port)' },
+  adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY', help: 'an owner admin key to accept (16+ characters); one is made and printed at first start without it' },
+  ...storeOptions,
+  ...connectionOptions,
+} as const;
+
+export const SERVE_HELP = optionsHelp('certgate serve [options]', 'Runs the admin API (/v1/organization/…), OpenAI\'s Certificates admin API and certgate\'s extensions.', serveOptions);
+
 export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
-  const o = readOptions(
-    {
-      host: { flag: 'host', env: 'CERTGATE_HOST', fallback: '127.0.0.1' },
-      port: { flag: 'port', env: 'CERTGATE_PORT', fallback: '8080' },
-      adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY' },
-      ...storeOptions,
-      ...connectionOptions,
-    },
-    argv,
-    env,
-  );
-  if (o.adminKey !== undefined && o.adminKey.length < 16) throw new ConfigError('CERTGATE_ADMIN_KEY must be at least 16 characters long');
+  const o = readOptions(serveOptions, argv, env);
+  if (o.adminKey !== undefined && o.adminKey.length < 16) throw new ConfigError(`${o.$name.adminKey} must be at least 16 characters long`);
   return {
     limits: connectionLimits(o),
     host: o.host!,
-    port: parsePort(o.port, 'CERTGATE_PORT'),
+    port: parsePort(o.port, o.$name.port),
     dataDir: o.dataDir!,
     databaseUrl: o.databaseUrl,
     adminKey: o.adminKey,
@@ -124,47 +147,51 @@ export interface GatewayConfig {
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
 const RESERVED_HEADERS = new Set(['authorization', 'host', 'connection', 'content-length', 'transfer-encoding', 'x-request-id', 'x-forwarded-client-cert', 'x-certgate-project-id', 'x-certgate-certificate-id']);
 
+export const gatewayOptions = {
+  host: { flag: 'host', env: 'CERTGATE_GATEWAY_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
+  port: { flag: 'port', env: 'CERTGATE_GATEWAY_PORT', fallback: '8443', help: 'port to listen on (0: any free port)' },
+  upstreamUrl: { flag: 'upstream-url', env: 'CERTGATE_UPSTREAM_URL', help: 'required: the OpenAI-compatible API to forward admitted requests to' },
+  upstreamApiKey: { flag: 'upstream-api-key', env: 'CERTGATE_UPSTREAM_API_KEY', help: 'bearer key sent upstream in place of the client\'s' },
+  tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT', help: 'server certificate (PEM); a self-signed one for localhost without it' },
+  tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY', help: 'its private key (PEM)' },
+  clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER', help: 'one more header carrying the verified client\'s id upstream (e.g. x-mtls-client-id)' },
+  clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint', help: `what that header carries: ${CLIENT_ID_SOURCES.join(', ')}` },
+  ...storeOptions,
+  ...connectionOptions,
+} as const;
+
+export const GATEWAY_HELP = optionsHelp(
+  'certgate gateway --upstream-url URL [options]',
+  'Runs the mTLS gateway in front of an OpenAI-compatible upstream: a request in a scope with an active trust anchor\nmust present a client certificate issued by it.',
+  gatewayOptions,
+);
+
 export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
-  const o = readOptions(
-    {
-      host: { flag: 'host', env: 'CERTGATE_GATEWAY_HOST', fallback: '127.0.0.1' },
-      port: { flag: 'port', env: 'CERTGATE_GATEWAY_PORT', fallback: '8443' },
-      upstreamUrl: { flag: 'upstream-url', env: 'CERTGATE_UPSTREAM_URL' },
-      upstreamApiKey: { flag: 'upstream-api-key', env: 'CERTGATE_UPSTREAM_API_KEY' },
-      tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT' },
-      tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY' },
-      clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER' },
-      clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint' },
-      ...storeOptions,
-      ...connectionOptions,
-    },
-    argv,
-    env,
-  );
-  if (!o.upstreamUrl) throw new ConfigError('CERTGATE_UPSTREAM_URL (--upstream-url) is required: the OpenAI-compatible API to forward accepted requests to');
+  const o = readOptions(gatewayOptions, argv, env);
+  if (!o.upstreamUrl) throw new ConfigError('--upstream-url (CERTGATE_UPSTREAM_URL) is required: the OpenAI-compatible API to forward accepted requests to');
   let upstream: URL;
   try {
     upstream = new URL(o.upstreamUrl);
   } catch {
-    throw new ConfigError(`CERTGATE_UPSTREAM_URL is not a URL: ${JSON.stringify(o.upstreamUrl)}`);
+    throw new ConfigError(`${o.$name.upstreamUrl} is not a URL: ${JSON.stringify(o.upstreamUrl)}`);
   }
-  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError('CERTGATE_UPSTREAM_URL must be an http or https URL');
-  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('CERTGATE_TLS_CERT and CERTGATE_TLS_KEY go together: set both or neither');
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError(`${o.$name.upstreamUrl} must be an http or https URL`);
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError(`${o.$name.tlsCert} and ${o.$name.tlsKey} go together: set both or neither`);
   let clientIdHeader: GatewayConfig['clientIdHeader'];
   if (o.clientIdHeader) {
     const name = o.clientIdHeader.toLowerCase();
     if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || RESERVED_HEADERS.has(name)) {
-      throw new ConfigError(`--client-id-header must be a header name that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
+      throw new ConfigError(`${o.$name.clientIdHeader} must be a header name that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
     }
     if (!CLIENT_ID_SOURCES.includes(o.clientIdFrom as ClientIdSource)) {
-      throw new ConfigError(`--client-id-from must be one of ${CLIENT_ID_SOURCES.join(', ')}, got ${JSON.stringify(o.clientIdFrom)}`);
+      throw new ConfigError(`${o.$name.clientIdFrom} must be one of ${CLIENT_ID_SOURCES.join(', ')}, got ${JSON.stringify(o.clientIdFrom)}`);
     }
     clientIdHeader = { name, from: o.clientIdFrom as ClientIdSource };
   }
   return {
     limits: connectionLimits(o),
     host: o.host!,
-    port: parsePort(o.port, 'CERTGATE_GATEWAY_PORT'),
+    port: parsePort(o.port, o.$name.port),
     dataDir: o.dataDir!,
     databaseUrl: o.databaseUrl,
     upstreamUrl: o.upstreamUrl,
@@ -183,17 +210,22 @@ export interface VerifyConfig {
   readonly projectId: string | undefined;
 }
 
+export const verifyOptions = {
+  certFile: { flag: 'cert', env: 'CERTGATE_VERIFY_CERT', help: 'required: the client certificate (PEM: leaf first, intermediates after)' },
+  projectId: { flag: 'project', env: 'CERTGATE_VERIFY_PROJECT', help: 'the project the client calls (its anchors, then the organization\'s)' },
+  dataDir: storeOptions.dataDir,
+  databaseUrl: storeOptions.databaseUrl,
+} as const;
+
+export const VERIFY_HELP = optionsHelp(
+  'certgate verify --cert FILE [options]',
+  'Explains, check by check, whether the gateway would accept a client certificate, reading the store directly.',
+  verifyOptions,
+  '\nexit status: 0 accepted, 1 refused, 2 usage error\n',
+);
+
 export function verifyConfig(argv: readonly string[], env: NodeJS.ProcessEnv): VerifyConfig {
-  const o = readOptions(
-    {
-      certFile: { flag: 'cert', env: 'CERTGATE_VERIFY_CERT' },
-      projectId: { flag: 'project', env: 'CERTGATE_VERIFY_PROJECT' },
-      dataDir: storeOptions.dataDir,
-      databaseUrl: storeOptions.databaseUrl,
-    },
-    argv,
-    env,
-  );
+  const o = readOptions(verifyOptions, argv, env);
   if (!o.certFile) throw new ConfigError('--cert FILE is required: the client certificate (PEM, leaf first, intermediates after)');
   return { dataDir: o.dataDir!, databaseUrl: o.databaseUrl, certFile: o.certFile, projectId: o.projectId };
 }

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_ORGANIZATION_ID, PERMISSIONS, type Actor } from '../../domain/model.js';
+import { openRuntime } from '../../runtime.js';
+import { createAdminKey } from '../../services/admin-keys.js';
+import { SQLITE_FILE } from '../../store/sqlite.js';
+import { CliError } from './context.js';
+
+// `certgate admin-keys create --data-dir DIR | --database-url URL`: for an operator locked out of the API (every
+// owner key lost), a new key written straight into the store, with its `api_key.created` event. No server call.
+
+const CLI: Actor = { organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'certgate admin-keys create' };
+
+export async function createKeyInStore(
+  place: { dataDir?: string | undefined; databaseUrl?: string | undefined },
+  key: { name: string; expiresInSeconds?: number | undefined; permissions?: string[] | undefined },
+) {
+  // A mistyped directory must not quietly become a new, empty store whose key opens nothing.
+  if (place.dataDir !== undefined && !existsSync(join(place.dataDir, SQLITE_FILE))) {
+    throw new CliError(`no certgate store in ${JSON.stringify(place.dataDir)} (no ${SQLITE_FILE}): give the --data-dir the server runs with`);
+  }
+  const rt = await openRuntime({ dataDir: place.dataDir ?? '', databaseUrl: place.databaseUrl });
+  try {
+    const { record, value } = await createAdminKey(rt, CLI, key);
+    return {
+      object: 'organization.admin_api_key',
+      id: record.id,
+      name: record.name,
+      redacted_value: record.redactedValue,
+      created_at: record.createdAt,
+      expires_at: record.expiresAt,
+      last_used_at: record.lastUsedAt,
+      permissions: record.permissions ?? [...PERMISSIONS],
+      value,
+    };
+  } finally {
+    await rt.close();
+  }
+}
