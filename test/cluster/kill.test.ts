@@ -46,7 +46,13 @@ for (const engine of engines) {
               if (!writing) break;
             }
           });
-          await new Promise((r) => setTimeout(r, 150 + Math.random() * 500));
+          // the kill lands at a random moment once this cycle's load is under way (a loaded machine may take a
+          // while to acknowledge its first write; a fixed window would then kill before any)
+          const before = acknowledged.projects.size + acknowledged.certificates.size;
+          for (let waited = 0; acknowledged.projects.size + acknowledged.certificates.size === before && waited < 10_000; waited += 10) {
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          await new Promise((r) => setTimeout(r, Math.random() * 500));
           server.child.kill('SIGKILL');
           writing = false;
           await Promise.all(writers);
