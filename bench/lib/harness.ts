@@ -314,6 +314,70 @@ export async function waitForQuiet(maxWaitMs: number, limitPercent = 20): Promis
   }
 }
 
+/** CPU used over a window of the benchmark's own choosing (not a load generator's). */
+export interface CpuWindow {
+  readonly elapsedMs: number;
+  /** CPU-seconds used by each watched group over the window */
+  readonly cpuSeconds: Readonly<Record<string, number>>;
+  /** the same, as a percentage of one core */
+  readonly cpuPercent: Readonly<Record<string, number>>;
+  readonly coreBusyPercent: readonly number[];
+  /** CPU used by processes that are not the benchmark's (% of one core) */
+  readonly foreignCpuPercent: number;
+}
+
+/**
+ * Starts a CPU window now over the watched pid groups (and every process the benchmark runs, to tell others'
+ * load apart); the function it returns closes the window and gives the figures.
+ */
+export function cpuWindow(watch: Record<string, () => readonly number[]>, procs: Processes): () => CpuWindow {
+  const groups = Object.entries(watch);
+  const startAt = performance.now();
+  const startCores = coreTimes();
+  const startCpu = groups.map(([, pids]) => cpuMs(pids()));
+  const ourPids = procs.pids();
+  const startOurs = cpuMs(ourPids);
+  return () => {
+    const elapsedMs = performance.now() - startAt;
+    const endCpu = groups.map(([, pids]) => cpuMs(pids()));
+    const ours = cpuMs(ourPids) - startOurs;
+    const endCores = coreTimes();
+    const coreBusyPercent = endCores.map((c, i) => {
+      const s = startCores[i]!;
+      const total = c.total - s.total;
+      return total > 0 ? Math.round(((c.busy - s.busy) / total) * 1000) / 10 : 0;
+    });
+    const busy = coreBusyPercent.reduce((a, b) => a + b, 0);
+    return {
+      elapsedMs: Math.round(elapsedMs),
+      cpuSeconds: Object.fromEntries(groups.map(([name], i) => [name, Math.round(endCpu[i]! - startCpu[i]!) / 1000])),
+      cpuPercent: Object.fromEntries(groups.map(([name], i) => [name, Math.round(((endCpu[i]! - startCpu[i]!) / elapsedMs) * 1000) / 10])),
+      coreBusyPercent,
+      foreignCpuPercent: Math.max(0, Math.round((busy - (ours / elapsedMs) * 100) * 10) / 10),
+    };
+  };
+}
+
+/** Pins this process (all its threads) to the given cores, when pinning is on. */
+export function pinSelf(place: Placement): void {
+  if (!place.pinned) return;
+  try {
+    execFileSync('taskset', ['-a', '-cp', place.clientCpus, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    /* not pinned: the figures say so through the placement */
+  }
+}
+
+/** Nearest-rank percentiles of a list of numbers (milliseconds or anything else). */
+export function percentiles(values: readonly number[]): { n: number; p50: number; p90: number; p99: number; max: number; min: number; mean: number } {
+  const sorted = [...values].filter(Number.isFinite).sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { n, p50: NaN, p90: NaN, p99: NaN, max: NaN, min: NaN, mean: NaN };
+  const at = (q: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { n, p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), max: r(sorted[n - 1]!), min: r(sorted[0]!), mean: r(sorted.reduce((a, b) => a + b, 0) / n) };
+}
+
 // ---- running the load generator -------------------------------------------------------------
 
 export interface Measured extends LoadResult {

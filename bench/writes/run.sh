@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# bench/writes: uploads and toggle + list per second through certgate serve, SQLite and PostgreSQL, at
+# 1 and 1,000 projects. Writes bench/results/writes.{json,md,svg}. See bench/README.md.
+#
+# Knobs (environment): BENCH_CLIENTS (4), BENCH_WARMUP_S (1), BENCH_DURATION_S (5), BENCH_SIZES (1,1000),
+# BENCH_ENGINES (sqlite,postgres), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_PIN (1; 0 = no CPU pinning), BENCH_QUIET_WAIT_S (30).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib/prepare.sh
+
+build_if_needed
+
+BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
+export BENCH_PIDFILE
+trap cleanup_pids EXIT INT TERM
+
+# about 1.5 minutes on a quiet machine; the timeout bounds it when measurements must be repeated
+timeout --signal=TERM --kill-after=10 600 node dist/bench/writes/main.js "$@"
