@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# bench/propagation: activation through the admin API -> enforced by a gateway process, SQLite and PostgreSQL.
+# Writes bench/results/propagation.{json,md,svg}. See bench/README.md.
+#
+# Knobs (environment): BENCH_SAMPLES (120 per engine), BENCH_POLLERS (2), BENCH_BOUND_MS (5000), BENCH_ENGINES (sqlite,postgres),
+# BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_PIN (1; 0 = no CPU pinning), BENCH_QUIET_WAIT_S (30).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib/prepare.sh
+
+build_if_needed
+
+BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
+export BENCH_PIDFILE
+trap cleanup_pids EXIT INT TERM
+
+# about 1 minute on a quiet machine; the timeout bounds it when measurements must be repeated
+timeout --signal=TERM --kill-after=10 600 node dist/bench/propagation/main.js "$@"
