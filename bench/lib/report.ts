@@ -35,17 +35,20 @@ export function machineTable(m: Record<string, string | number>, commit: string)
 }
 
 /** What the reader must know about a shared machine: the other processes' CPU during the measured windows. */
-export function sharedMachineNote(foreign: readonly number[], disturbed: readonly string[], nproc: number | string): string {
+export function sharedMachineNote(foreign: readonly number[], nproc: number | string, disturbed: string): string {
   const finite = foreign.filter(Number.isFinite);
   const max = finite.length ? Math.max(...finite) : 0;
   const mean = finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : 0;
   return (
-    `This machine was shared with other work while measuring: processes outside the benchmark used on average ` +
+    `**A shared machine.** Other agents' work ran on this machine while measuring: processes outside the benchmark used on average ` +
     `${mean.toFixed(0)}% and at most ${max.toFixed(0)}% of a core during the measured windows (100% = one of the ` +
-    `${nproc} cores). Windows over 25% were measured again once and then kept, listed here as disturbed: ` +
-    (disturbed.length ? disturbed.map((d) => `\`${d}\``).join('; ') : 'none') +
-    '. Absolute rates move with that load; per-CPU-second figures and ratios from one run move less.'
+    `${nproc} cores). ${disturbed} Absolute figures move with that load; per-CPU-second figures and ratios from one run move less.`
   );
+}
+
+/** The usual sentence for benchmarks that measure a disturbed window once more. */
+export function remeasured(disturbed: readonly string[]): string {
+  return `Windows where others used over 25% of a core (or a request failed) were measured again once and then kept; still disturbed: ${disturbed.length ? disturbed.map((d) => `\`${d}\``).join('; ') : 'none'}.`;
 }
 
 export function writeResults(dir: string, name: string, report: object, markdown: string, chart: Chart): void {

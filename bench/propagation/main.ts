@@ -238,9 +238,9 @@ Refusal seen: \`${results[0]?.refusalBody.replace(/`/g, "'") ?? ''}\`
 
 ${sharedMachineNote(
   results.map((r) => r.foreignCpuPercent),
-  disturbed,
   m.nproc!,
-)} (This benchmark keeps its samples rather than measuring again.)
+  `The samples are kept, not measured again; engines whose sampling ran while others used over 25% of a core: ${disturbed.length ? disturbed.join('; ') : 'none'}.`,
+)}
 
 Every sample is in \`propagation.json\`; the chart is \`propagation.svg\`.
 `;

@@ -28,7 +28,7 @@ import {
   waitForQuiet,
   type CpuWindow,
 } from '../lib/harness.js';
-import { machineTable, measuredCommit, resultsDir, sharedMachineNote, writeResults } from '../lib/report.js';
+import { machineTable, measuredCommit, remeasured, resultsDir, sharedMachineNote, writeResults } from '../lib/report.js';
 import { enginesFromEnv, freshPlace, openSeeder, type Engine } from '../lib/stores.js';
 
 const settings = {
@@ -301,8 +301,8 @@ ${ratioRows}
 
 ${sharedMachineNote(
   results.map((r) => r.foreignCpuPercent),
-  disturbed,
   m.nproc!,
+  remeasured(disturbed),
 )}
 
 Seeding (not measured), ms: ${Object.entries(seeding)

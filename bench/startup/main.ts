@@ -1,0 +1,164 @@
+// bench/startup: time from spawn to ready, and idle RSS 2 s after ready, for `certgate serve` (GET /healthz answers)
+// and `certgate gateway` (TLS GET /healthz answers), against `node -e 0` (time to exit) and a bare node:http server
+// (time to answer, and its idle RSS) as the references. The runs go round-robin, so other load falls on all alike.
+import { type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCa } from '../../test/support/pki.js';
+import { type Bar } from '../lib/chart.js';
+import { cpuWindow, envNumber, freePort, get, log, machine, percentiles, privateTempDir, Processes, sleep, waitForQuiet } from '../lib/harness.js';
+import { machineTable, measuredCommit, resultsDir, sharedMachineNote, writeResults } from '../lib/report.js';
+import { seedDataDir } from '../lib/seed.js';
+import { CLI, serverTls, startUpstream, UPSTREAM_KEY } from '../lib/servers.js';
+
+const settings = {
+  runs: envNumber('BENCH_RUNS', 15),
+  idleMs: envNumber('BENCH_IDLE_S', 2) * 1000,
+  probeEveryMs: envNumber('BENCH_PROBE_MS', 5),
+};
+const OFFICIAL = !process.env.BENCH_RUNS;
+const RESULTS = resultsDir(OFFICIAL);
+type Target = 'node -e 0' | 'bare node:http' | 'certgate serve' | 'certgate gateway';
+const TARGETS: Target[] = ['node -e 0', 'bare node:http', 'certgate serve', 'certgate gateway'];
+
+interface Run {
+  readonly target: Target;
+  readonly readyMs: number;
+  /** VmRSS, MiB, idle, settings.idleMs after ready (null for node -e 0, which has exited) */
+  readonly rssMiB: number | null;
+  readonly foreignCpuPercent: number;
+}
+
+const BARE = `const s=require('node:http').createServer((q,r)=>r.end('ok'));s.listen(+process.argv[1],'127.0.0.1')`;
+
+function rssMiB(pid: number): number | null {
+  try {
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
+    return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const described = machine();
+  const procs = new Processes();
+  const tmp = privateTempDir('certgate-bench-startup-');
+  const runs: Run[] = [];
+  try {
+    const tls = await serverTls(tmp);
+    const ca = await makeCa({ name: 'bench startup CA' });
+    // a data directory in use already (migrated, a project, a key, an active CA): start-up, not first start
+    const dataDir = join(tmp, 'data');
+    const seeded = await seedDataDir(dataDir, [ca.pem], 1);
+    const upstream = await startUpstream(procs, tmp, undefined);
+    const argv = (target: Target, port: number): string[] => {
+      switch (target) {
+        case 'node -e 0':
+          return ['-e', '0'];
+        case 'bare node:http':
+          return ['-e', BARE, String(port)];
+        case 'certgate serve':
+          return [CLI, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--admin-key', seeded.adminKey, '--log-level', 'warn'];
+        case 'certgate gateway':
+          return [CLI, 'gateway', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--upstream-url', `http://127.0.0.1:${upstream.port}`, '--upstream-api-key', UPSTREAM_KEY, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--log-level', 'warn'];
+      }
+    };
+    const ready = async (target: Target, port: number, child: ChildProcess): Promise<void> => {
+      if (target === 'node -e 0') {
+        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+        return;
+      }
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`${target} exited with ${child.exitCode} before it was ready`);
+        try {
+          const reply = await get({ port, path: '/healthz', ...(target === 'certgate gateway' ? { tls: { ca: tls.cert } } : {}), timeoutMs: 1000 });
+          if (reply.status === 200) return;
+        } catch {
+          /* not listening yet */
+        }
+        await sleep(settings.probeEveryMs);
+      }
+    };
+    await waitForQuiet(envNumber('BENCH_QUIET_WAIT_S', 30) * 1000);
+    for (let i = 0; i < settings.runs; i++) {
+      for (const target of TARGETS) {
+        const port = await freePort();
+        const started = performance.now();
+        const child = procs.start(target, process.execPath, argv(target, port), { logFile: join(tmp, 'startup.log') });
+        await ready(target, port, child);
+        const readyMs = performance.now() - started;
+        // others' load, read while the process just started sits idle (our own processes count as ours)
+        const end = cpuWindow({}, procs);
+        let rss: number | null = null;
+        await sleep(target === 'node -e 0' ? 300 : settings.idleMs);
+        const window = end();
+        if (target !== 'node -e 0') {
+          rss = rssMiB(child.pid!);
+          await procs.stop(child);
+        }
+        runs.push({ target, readyMs: Math.round(readyMs * 10) / 10, rssMiB: rss, foreignCpuPercent: window.foreignCpuPercent });
+      }
+      log(`run ${i + 1}/${settings.runs}: ${runs.slice(-TARGETS.length).map((r) => `${r.target} ${r.readyMs} ms${r.rssMiB ? ` ${r.rssMiB} MiB` : ''}`).join(', ')}`);
+    }
+  } finally {
+    await procs.stopAll();
+  }
+  report(runs, described);
+}
+
+function report(runs: Run[], m: Record<string, string | number>): void {
+  const commit = measuredCommit();
+  const figures = Object.fromEntries(
+    TARGETS.map((t) => {
+      const mine = runs.filter((r) => r.target === t);
+      return [t, { readyMs: percentiles(mine.map((r) => r.readyMs)), rssMiB: percentiles(mine.flatMap((r) => (r.rssMiB === null ? [] : [r.rssMiB]))) }];
+    }),
+  ) as Record<Target, { readyMs: ReturnType<typeof percentiles>; rssMiB: ReturnType<typeof percentiles> }>;
+  const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const rows = TARGETS.map((t) => {
+    const x = figures[t];
+    const certgate = t.startsWith('certgate');
+    return `| ${t} | ${x.readyMs.n} | ${f(x.readyMs.p50)} | ${f(x.readyMs.p90)} | ${f(x.readyMs.max)} | ${f(x.rssMiB.p50, 1)} | ${f(x.rssMiB.max, 1)} | ${certgate ? `${x.readyMs.p50 < 400 ? 'yes' : 'no'} / ${x.rssMiB.p50 < 70 ? 'yes' : 'no'}` : ''} |`;
+  }).join('\n');
+  const disturbed = runs.filter((r) => r.foreignCpuPercent > 25).map((r) => `${r.target} (${r.foreignCpuPercent}%)`);
+  const md = `# Start-up to ready, and idle memory
+
+Measured by \`bench/startup/run.sh\` (command: \`bench/startup/run.sh\`, i.e. \`node dist/bench/startup/main.js\`). Regenerated on every run; a Findings section below is kept.
+
+${machineTable(m, commit)}
+
+Time from \`spawn()\` to ready, ${settings.runs} runs of each, round-robin, no CPU pinning: \`node -e 0\` until it exits; a bare
+node:http server (\`node -e "…createServer…listen"\`) until it answers; \`node dist/src/cli.js serve --log-level warn\` until
+\`GET /healthz\` answers 200; \`node dist/src/cli.js gateway --log-level warn\` until \`GET /healthz\` over TLS answers 200. Both
+certgate commands start on a SQLite data directory in use already (migrated; a project, a key, one active CA). Readiness is
+probed every ${settings.probeEveryMs} ms on a new connection. RSS is \`VmRSS\` from \`/proc/<pid>/status\`, ${settings.idleMs / 1000} s after ready, idle.
+
+| process | runs | ready p50 (ms) | p90 | max | idle RSS p50 (MiB) | max | ready < 0.4 s / RSS < 70 MB? |
+|---|---:|---:|---:|---:|---:|---:|---|
+${rows}
+
+${sharedMachineNote(
+  runs.map((r) => r.foreignCpuPercent),
+  m.nproc!,
+  `Runs are not repeated; others' CPU is read over the idle seconds after each start. Runs during which others used over 25% of a core: ${disturbed.length ? `${disturbed.length} of ${runs.length}` : 'none'} (each run's figure is in startup.json).`,
+)}
+
+Every run is in \`startup.json\`; the chart is \`startup.svg\`.
+`;
+  const bars = (pick: (t: Target) => number, unit: string, only?: (t: Target) => boolean): Bar[] =>
+    TARGETS.filter(only ?? (() => true)).map((t) => ({ label: t, value: pick(t), text: `${f(pick(t), unit === 'MiB' ? 1 : 0)} ${unit}`, baseline: !t.startsWith('certgate') }));
+  writeResults(RESULTS, 'startup', { benchmark: 'startup', machine: m, commit, settings, figures, runs }, md, {
+    title: 'Start-up to ready and idle RSS (lower is better)',
+    subtitle: `${m.nproc} cores, ${m.cpu}, ${m.date}, commit ${commit}; grey = references`,
+    panels: [
+      { title: 'time to ready, median (ms)', bars: bars((t) => figures[t].readyMs.p50, 'ms'), target: { value: 400, label: 'target < 400 ms' } },
+      { title: 'idle RSS, median (MiB)', bars: bars((t) => figures[t].rssMiB.p50, 'MiB', (t) => t !== 'node -e 0'), target: { value: 70, label: 'target < 70 MB' } },
+    ],
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# bench/startup: start-up to ready and idle RSS of certgate serve and certgate gateway, against node -e 0 and a
+# bare node:http server. Writes bench/results/startup.{json,md,svg}. See bench/README.md.
+#
+# Knobs (environment): BENCH_RUNS (15), BENCH_IDLE_S (2; RSS is read this long after ready), BENCH_PROBE_MS (5),
+# BENCH_QUIET_WAIT_S (30).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib/prepare.sh
+
+build_if_needed
+
+BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
+export BENCH_PIDFILE
+trap cleanup_pids EXIT INT TERM
+
+# about 2.5 minutes
+timeout --signal=TERM --kill-after=10 600 node dist/bench/startup/main.js "$@"
