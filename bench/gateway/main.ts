@@ -35,6 +35,7 @@ import {
   type SteadyMeasured as Measured,
 } from '../lib/harness.js';
 import type { LoadMode, LoadSpec } from '../lib/loadgen.js';
+import { nginxConfig } from '../lib/nginx.js';
 import { seedDataDir } from '../lib/seed.js';
 
 const settings = {
@@ -75,59 +76,6 @@ interface Endpoint {
   readonly port: number;
   readonly tls: boolean;
   readonly watch: () => readonly number[];
-}
-
-function nginxConfig(dir: string, o: { port: number; upstreamPort: number; projectKey: string; workers: number }): string {
-  const f = (name: string) => join(dir, name);
-  return `# written by bench/gateway for this run only
-daemon off;
-master_process on;
-worker_processes ${o.workers};
-pid ${f('nginx/nginx.pid')};
-error_log ${f('nginx/error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  map_hash_bucket_size 128;
-  client_body_temp_path ${f('nginx/body')};
-  proxy_temp_path ${f('nginx/proxy')};
-  fastcgi_temp_path ${f('nginx/fastcgi')};
-  uwsgi_temp_path ${f('nginx/uwsgi')};
-  scgi_temp_path ${f('nginx/scgi')};
-  # the same check certgate makes of the bearer key (here: one known key)
-  map $http_authorization $bench_key_ok {
-    default 0;
-    "Bearer ${o.projectKey}" 1;
-  }
-  upstream bench_upstream {
-    server 127.0.0.1:${o.upstreamPort};
-    keepalive 64;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-  }
-  server {
-    listen 127.0.0.1:${o.port} ssl;
-    server_name localhost;
-    ssl_certificate ${f('server.pem')};
-    ssl_certificate_key ${f('server.key')};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_client_certificate ${f('ca.pem')};
-    ssl_verify_client on;
-    ssl_verify_depth 2;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-    location / {
-      if ($bench_key_ok = 0) { return 401 '{"error":{"code":"invalid_api_key"}}'; }
-      proxy_pass http://bench_upstream;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer ${UPSTREAM_KEY}";
-      proxy_set_header X-Request-Id $request_id;
-      add_header X-Request-Id $request_id always;
-    }
-  }
-}
-`;
 }
 
 async function main(): Promise<void> {
@@ -205,7 +153,7 @@ async function main(): Promise<void> {
     mkdirSync(file('nginx'));
     writeFileSync(
       file('nginx/nginx.conf'),
-      nginxConfig(tmp, { port: nginxPort, upstreamPort, projectKey: seeded.projectKey, workers: settings.nginxWorkers || os.availableParallelism() }),
+      nginxConfig(tmp, { port: nginxPort, upstreamPort, projectKey: seeded.projectKey, upstreamKey: UPSTREAM_KEY, workers: settings.nginxWorkers || os.availableParallelism() }),
       { mode: 0o600 },
     );
     const nginx = procs.start('nginx', 'nginx', ['-p', file('nginx'), '-c', file('nginx/nginx.conf'), '-e', file('nginx/error.log')], {

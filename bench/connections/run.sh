@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# bench/connections: 1,000 concurrent kept-alive mTLS connections through certgate's gateway and through nginx.
+# Writes bench/results/connections.{json,md,svg}. See bench/README.md.
+#
+# Knobs (environment): BENCH_CONNECTIONS (1000), BENCH_WARMUP_S (5), BENCH_DURATION_S (20), BENCH_NGINX_WORKERS (1;
+# 0 = one per core), BENCH_TARGETS (certgate,nginx), BENCH_PIN (1; 0 = no CPU pinning), BENCH_QUIET_WAIT_S (30),
+# BENCH_KEEP_TMP (0; 1 = keep the temporary directory, which holds private keys).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib/prepare.sh
+
+need_nginx
+build_if_needed
+
+BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
+export BENCH_PIDFILE
+trap cleanup_pids EXIT INT TERM
+
+# about 1.5 minutes; the timeout bounds it when measurements must be repeated
+timeout --signal=TERM --kill-after=10 600 node dist/bench/connections/main.js "$@"
