@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCa } from '../../test/support/pki.js';
+import { svgChart } from '../lib/chart.js';
 import {
   envNumber,
   freePort,
@@ -180,7 +181,31 @@ async function main(): Promise<void> {
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(join(RESULTS, 'admin-list.json'), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(RESULTS, 'admin-list.md'), markdown(report.settings, figures, ratios, m, place.pinned, bodyBytes, disturbed));
-    log(`wrote ${join(RESULTS, 'admin-list.json')} and admin-list.md`);
+    writeFileSync(
+      join(RESULTS, 'admin-list.svg'),
+      svgChart({
+        title: 'certgate admin list vs a bare node:http server (same bytes)',
+        subtitle: `${m.nproc} cores, ${m.cpu}, ${m.date}; grey = bare node:http`,
+        panels: [
+          {
+            title: 'requests per server CPU-second',
+            bars: [
+              { label: 'certgate serve', value: figures.requestsPerServerCpuSecond.certgate },
+              { label: 'bare node:http', value: figures.requestsPerServerCpuSecond.bare, baseline: true },
+            ],
+          },
+          {
+            title: 'certgate / bare',
+            bars: [
+              { label: 'per CPU-second', value: ratios.requestsPerServerCpuSecond },
+              { label: 'rate', value: ratios.requestsPerSecond, baseline: true },
+            ],
+            target: { value: 0.7, label: 'target ≥ 0.7' },
+          },
+        ],
+      }),
+    );
+    log(`wrote ${join(RESULTS, 'admin-list.json')}, admin-list.md and admin-list.svg`);
     log(`req/s certgate ${int(figures.requestsPerSecond.certgate)} bare ${int(figures.requestsPerSecond.bare)} (ratio ${ratios.requestsPerSecond})`);
   } catch (err) {
     if (procs.isStopping) return;

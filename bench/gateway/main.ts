@@ -35,6 +35,7 @@ import {
   type SteadyMeasured as Measured,
 } from '../lib/harness.js';
 import type { LoadMode, LoadSpec } from '../lib/loadgen.js';
+import { type Bar, type Chart, svgChart } from '../lib/chart.js';
 import { nginxConfig } from '../lib/nginx.js';
 import { seedDataDir } from '../lib/seed.js';
 
@@ -309,7 +310,8 @@ async function main(): Promise<void> {
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(join(RESULTS, `${NAME}.json`), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(RESULTS, `${NAME}.md`), markdown(report, figures, ratios, targets, machineInfo, place.pinned));
-    log(`wrote ${join(RESULTS, `${NAME}.json`)} and ${NAME}.md`);
+    writeFileSync(join(RESULTS, `${NAME}.svg`), svgChart(gatewayChart(figures, ratios, machineInfo)));
+    log(`wrote ${join(RESULTS, `${NAME}.json`)}, ${NAME}.md and ${NAME}.svg`);
     log(
       `handshakes/s certgate ${int(figures.handshakesPerSecond.certgate)} nginx ${int(figures.handshakesPerSecond.nginx)} (ratio ${ratios.handshake}); ` +
         `keep-alive req/s certgate ${int(figures.keepAliveRequestsPerSecond.certgate)} nginx ${int(figures.keepAliveRequestsPerSecond.nginx)} (ratio ${ratios.keepalive}); ` +
@@ -329,6 +331,31 @@ async function main(): Promise<void> {
   } finally {
     await procs.stopAll(); // the temporary directory goes when the process exits
   }
+}
+
+function gatewayChart(f: any, r: Record<string, number>, m: Record<string, string | number>): Chart {
+  const pair = (phase: 'handshake' | 'keepalive'): Bar[] => [
+    { label: 'certgate', value: f.requestsPerProxyCpuSecond[phase].certgate },
+    { label: 'nginx', value: f.requestsPerProxyCpuSecond[phase].nginx, baseline: true },
+  ];
+  return {
+    title: `certgate gateway vs nginx (mTLS)${FULL ? ', everything on' : FILTER ? ', with a CEL filter' : ''}`,
+    subtitle: `${m.nproc} cores, ${m.cpu}, ${m.date}; grey = nginx`,
+    panels: [
+      { title: 'full handshakes per proxy CPU-second', bars: pair('handshake') },
+      { title: 'kept-alive requests per proxy CPU-second', bars: pair('keepalive') },
+      {
+        title: 'certgate / nginx',
+        bars: [
+          { label: 'handshake, per CPU-second', value: r.handshakePerProxyCpu! },
+          { label: 'handshake, rate', value: r.handshake!, baseline: true },
+          { label: 'keep-alive, per CPU-second', value: r.keepalivePerProxyCpu! },
+          { label: 'keep-alive, rate', value: r.keepalive!, baseline: true },
+        ],
+        target: { value: 1, label: 'parity' },
+      },
+    ],
+  };
 }
 
 function markdown(
