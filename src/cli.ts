@@ -13,12 +13,15 @@ commands:
             --database-url (CERTGATE_DATABASE_URL)  --log-level (CERTGATE_LOG_LEVEL, info)
             --headers-timeout (CERTGATE_HEADERS_TIMEOUT, 10 s)  --request-timeout (CERTGATE_REQUEST_TIMEOUT, 30 s)
             --idle-timeout (CERTGATE_IDLE_TIMEOUT, 30 s)  --max-connections (CERTGATE_MAX_CONNECTIONS, 3/4 of the open-file limit)
+            --expiry-warning-days (CERTGATE_EXPIRY_WARNING_DAYS, 30)  GET /metrics on its port takes any admin key
   gateway   run the mTLS gateway in front of an OpenAI-compatible upstream
             --upstream-url (CERTGATE_UPSTREAM_URL, required)  --upstream-api-key (CERTGATE_UPSTREAM_API_KEY)
             --host (CERTGATE_GATEWAY_HOST, 127.0.0.1)  --port (CERTGATE_GATEWAY_PORT, 8443)
             --tls-cert (CERTGATE_TLS_CERT)  --tls-key (CERTGATE_TLS_KEY)  (self-signed for localhost without them)
             --data-dir / --database-url and the connection limits as for serve
-            --handshake-timeout (CERTGATE_HANDSHAKE_TIMEOUT, 10 s)
+            --handshake-timeout (CERTGATE_HANDSHAKE_TIMEOUT, 10 s)  --expiry-warning-days as for serve
+            --metrics-port (CERTGATE_METRICS_PORT, off)  --metrics-host (CERTGATE_METRICS_HOST, 127.0.0.1)
+              plain-HTTP GET /metrics without authentication: keep it on a private address
   verify    explain whether a client certificate would be accepted, check by check
             --cert FILE (PEM: leaf, then intermediates)  --project ID  --data-dir / --database-url
             exit status 0 when accepted, 1 when refused

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 
+import { DEFAULT_EXPIRY_WARNING_DAYS } from './domain/expiry.js';
 import { CLIENT_ID_SOURCES, type ClientIdSource } from './domain/identity.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './http/connections.js';
 
@@ -11,6 +12,8 @@ export interface ServeConfig {
   readonly databaseUrl: string | undefined;
   readonly adminKey: string | undefined;
   readonly logLevel: string;
+  /** active anchors expiring within this many days are logged as a warning */
+  readonly expiryWarningDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -77,6 +80,17 @@ function connectionLimits(o: Record<keyof typeof connectionOptions, string | und
   };
 }
 
+/** The expiry warning's window, for both servers. */
+export const expiryOptions = {
+  expiryWarningDays: { flag: 'expiry-warning-days', env: 'CERTGATE_EXPIRY_WARNING_DAYS', fallback: String(DEFAULT_EXPIRY_WARNING_DAYS) },
+} as const;
+
+function warningDays(value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new ConfigError(`--expiry-warning-days (CERTGATE_EXPIRY_WARNING_DAYS) must be a whole number of days between 0 and 3650, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 export const storeOptions = {
   dataDir: { flag: 'data-dir', env: 'CERTGATE_DATA_DIR', fallback: './data' },
   databaseUrl: { flag: 'database-url', env: 'CERTGATE_DATABASE_URL' },
@@ -91,6 +105,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
       adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY' },
       ...storeOptions,
       ...connectionOptions,
+      ...expiryOptions,
     },
     argv,
     env,
@@ -104,6 +119,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     databaseUrl: o.databaseUrl,
     adminKey: o.adminKey,
     logLevel: o.logLevel!,
+    expiryWarningDays: warningDays(o.expiryWarningDays),
   };
 }
 
@@ -119,6 +135,9 @@ export interface GatewayConfig {
   readonly tlsKey: string | undefined;
   readonly logLevel: string;
   readonly clientIdHeader: { readonly name: string; readonly from: ClientIdSource } | undefined;
+  /** the plain-HTTP metrics listener, off unless a port is given */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly expiryWarningDays: number;
 }
 
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
@@ -135,8 +154,11 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
       tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY' },
       clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER' },
       clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint' },
+      metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT' },
+      metricsHost: { flag: 'metrics-host', env: 'CERTGATE_METRICS_HOST', fallback: '127.0.0.1' },
       ...storeOptions,
       ...connectionOptions,
+      ...expiryOptions,
     },
     argv,
     env,
@@ -173,6 +195,8 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     tlsKey: o.tlsKey,
     logLevel: o.logLevel!,
     clientIdHeader,
+    metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, '--metrics-port (CERTGATE_METRICS_PORT)') },
+    expiryWarningDays: warningDays(o.expiryWarningDays),
   };
 }
 

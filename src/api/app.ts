@@ -16,6 +16,7 @@ import { crlRoutes } from './routes/crls.js';
 import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
 import { previewRoutes } from './routes/preview.js';
 import { errorResponse } from './wire.js';
+import { metricsRoutes } from '../metrics/admin-api.js';
 
 export interface AppDeps {
   readonly rt: Runtime;
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
   app.addSchema({ $id: 'error', ...errorResponse });
+  metricsRoutes(app, deps.rt);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

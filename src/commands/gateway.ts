@@ -3,10 +3,16 @@ import pino from 'pino';
 import type { GatewayConfig } from '../config.js';
 import { Gateway } from '../gateway/server.js';
 import { selfSignedLocalhost } from '../gateway/self-signed.js';
+import { GatewayMetrics } from '../metrics/gateway.js';
+import { MetricsListener } from '../metrics/listener.js';
+import { runtimeRegistry } from '../metrics/registry.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { startExpiryAlerts } from '../services/expiry-alerts.js';
 
 export interface RunningGateway {
   readonly url: string;
+  /** the metrics listener's URL, when --metrics-port is set */
+  readonly metricsUrl: string | undefined;
   readonly gateway: Gateway;
   readonly rt: Runtime;
   close(): Promise<void>;
@@ -23,6 +29,9 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     log.warn('no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only');
   }
   const rt = await openRuntime(config, options);
+  const stopAlerts = await startExpiryAlerts(rt, config.expiryWarningDays, log);
+  // metrics cost the data plane nothing unless they are asked for
+  const registry = config.metrics ? runtimeRegistry(rt) : undefined;
   const gateway = new Gateway(rt, {
     host: config.host,
     port: config.port,
@@ -32,14 +41,25 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     log: (entry) => log.info(entry),
     limits: config.limits,
     ...(config.clientIdHeader ? { clientIdHeader: config.clientIdHeader } : {}),
+    ...(registry ? { metrics: new GatewayMetrics(registry) } : {}),
   });
-  const url = await gateway.listen();
+  const metrics = registry && config.metrics ? new MetricsListener(registry, config.metrics.host, config.metrics.port) : undefined;
+  const metricsUrl = await metrics?.listen();
+  if (metricsUrl) log.info({ metrics: metricsUrl }, 'metrics listening (plain HTTP, no authentication: keep it on a private address)');
+  const url = await gateway.listen().catch(async (err: unknown) => {
+    stopAlerts();
+    await metrics?.close();
+    throw err;
+  });
   log.info({ url, upstream: new URL(config.upstreamUrl).origin }, 'gateway listening');
   return {
     url,
+    metricsUrl,
     gateway,
     rt,
     async close() {
+      stopAlerts();
+      await metrics?.close();
       await gateway.close();
       await rt.close();
     },

@@ -4,6 +4,7 @@ import type { ServeConfig } from '../config.js';
 import { newId } from '../domain/ids.js';
 import { DEFAULT_ORGANIZATION_ID } from '../domain/model.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { startExpiryAlerts } from '../services/expiry-alerts.js';
 import { generateKey, hashKey, redactKey } from '../state/keys.js';
 
 /**
@@ -44,6 +45,7 @@ export async function startServer(
   const rt = await openRuntime(config, options);
   await seedAdminKey(rt, config.adminKey, options.announce ?? ((text) => process.stdout.write(text)));
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
+  const stopAlerts = await startExpiryAlerts(rt, config.expiryWarningDays, app.log);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -52,6 +54,7 @@ export async function startServer(
     rt,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     async close() {
+      stopAlerts();
       await app.close();
       await rt.close();
     },

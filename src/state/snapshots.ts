@@ -18,6 +18,9 @@ export class Snapshots {
   private readonly listeners = new Set<() => void>();
   private readonly stopWatching: () => void;
   private readonly memos = new WeakMap<OrganizationSnapshot, Map<string, unknown>>();
+  /** for metrics: loads that succeeded, and when each organization's newest snapshot was loaded (ms since the epoch) */
+  private loads = 0;
+  private readonly loadedAt = new Map<string, number>();
 
   constructor(private readonly store: Store) {
     this.stopWatching = store.onExternalChange(() => this.invalidateAll());
@@ -58,6 +61,8 @@ export class Snapshots {
         // a load that began before a later one may finish after it: keep the newest as the fallback
         const last = this.lastGood.get(organizationId);
         if (!last || last.revision <= snapshot.revision) this.lastGood.set(organizationId, snapshot);
+        this.loads++;
+        this.loadedAt.set(organizationId, Date.now());
         return snapshot;
       },
       (err: unknown) => {
@@ -72,6 +77,11 @@ export class Snapshots {
     );
     this.cache.set(organizationId, loading);
     return loading;
+  }
+
+  /** How many snapshots this process has loaded, and when it last loaded one of this organization (null: never). */
+  stats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null } {
+    return { reloads: this.loads, loadedAt: this.loadedAt.get(organizationId) ?? null };
   }
 
   invalidate(organizationId: string): void {
