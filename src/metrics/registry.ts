@@ -62,7 +62,8 @@ export function runtimeRegistry(rt: Runtime, organizationId = DEFAULT_ORGANIZATI
     name: 'certgate_snapshot_reloads_total',
     help: 'Organization snapshots this process has loaded from the store (after its own writes, other processes\' changes, and periodic reloads).',
     registers: [registry],
-    collect() {
+    async collect() {
+      await snapshot();
       const { reloads } = rt.snapshotStats(organizationId);
       if (reloads > reloadsSeen) this.inc(reloads - reloadsSeen);
       reloadsSeen = reloads;

@@ -27,9 +27,10 @@ function fail(lineNo: number, why: string, line: string): never {
 }
 
 function parseValue(text: string, lineNo: number, line: string): number {
-  if (text === 'NaN') return NaN;
-  if (text === '+Inf' || text === 'Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
+  // as Go's strconv.ParseFloat, which Prometheus uses: NaN and Inf in any case
+  if (/^nan$/i.test(text)) return NaN;
+  if (/^\+?inf(inity)?$/i.test(text)) return Infinity;
+  if (/^-inf(inity)?$/i.test(text)) return -Infinity;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) fail(lineNo, `bad value ${JSON.stringify(text)}`, line);
   return Number(text);
 }
