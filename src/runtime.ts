@@ -1,7 +1,7 @@
-import { DEFAULT_ORGANIZATION_ID } from './domain/model.js';
+import { DEFAULT_ORGANIZATION_ID, type Actor } from './domain/model.js';
 import { KeyResolver } from './state/keys.js';
 import type { OrganizationSnapshot } from './state/snapshot.js';
-import { Snapshots } from './state/snapshots.js';
+import { anchorsUnchanged, Snapshots } from './state/snapshots.js';
 import { TrustAnchors } from './state/trust-anchors.js';
 import { openStore } from './store/open.js';
 import type { Store, WriteTransaction } from './store/store.js';
@@ -25,8 +25,8 @@ export interface Runtime {
   snapshotStats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null };
   /** A value derived from the current snapshot, computed once per snapshot and key. */
   memo<T>(organizationId: string, key: string, derive: (snapshot: OrganizationSnapshot) => T): Promise<T>;
-  /** A write transaction for one organization; its snapshot is dropped once the transaction ends. */
-  write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  /** A write transaction for the actor's organization, its changes audited under the actor; the snapshot is dropped once it ends. */
+  write<T>(by: Actor, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -44,10 +44,14 @@ export async function openRuntime(config: { dataDir: string; databaseUrl: string
 export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime {
   const clock = options.clock ?? (() => new Date());
   const snapshots = new Snapshots(store);
-  const keys = new KeyResolver(store, snapshots);
+  const keys = new KeyResolver(store, snapshots, () => Math.floor(clock().getTime() / 1000));
+  const anchors = new TrustAnchors();
+  snapshots.onPatched((previous, next, patch) => {
+    if (anchorsUnchanged(patch)) anchors.carry(previous, next);
+  });
   return {
     store,
-    anchors: new TrustAnchors(),
+    anchors,
     keys,
     now: clock,
     nowSeconds: () => Math.floor(clock().getTime() / 1000),
@@ -55,14 +59,15 @@ export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime
     reload: (organizationId) => snapshots.reload(organizationId),
     snapshotStats: (organizationId) => snapshots.stats(organizationId),
     memo: (organizationId, key, derive) => snapshots.memo(organizationId, key, derive),
-    async write(organizationId, work) {
+    async write(by, work) {
       try {
-        return await store.write(organizationId, work);
+        return await store.write(by, Math.floor(clock().getTime() / 1000), work);
       } finally {
-        snapshots.invalidate(organizationId);
+        snapshots.invalidate(by.organizationId);
       }
     },
     async close() {
+      await keys.close();
       snapshots.close();
       await store.close();
     },

@@ -5,7 +5,9 @@ import { ApiError } from '../domain/errors.js';
 import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { newRequestId } from '../http/request-id.js';
 import type { Runtime } from '../runtime.js';
-import { requireAdminKey } from './auth.js';
+import { requireAdminKey, requirePermissionOnEveryRoute } from './auth.js';
+import { adminKeyRoutes } from './routes/admin-keys.js';
+import { auditLogRoutes } from './routes/audit-logs.js';
 import { handleError } from './errors.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { projectRoutes } from './routes/projects.js';
@@ -15,6 +17,7 @@ import { filterRoutes } from './routes/filters.js';
 import { crlRoutes } from './routes/crls.js';
 import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
 import { previewRoutes } from './routes/preview.js';
+import { consoleRoutes } from './routes/console.js';
 import { errorResponse } from './wire.js';
 import { metricsRoutes } from '../metrics/admin-api.js';
 
@@ -93,8 +96,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(err.status).send(err.toBody());
   });
 
+  consoleRoutes(app);
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireAdminKey(deps.rt.keys));
+    requirePermissionOnEveryRoute(v1);
+    v1.addHook('onRequest', requireAdminKey(deps.rt.keys, deps.rt.nowSeconds));
     certificateRoutes(v1, deps.rt);
     filterRoutes(v1, deps.rt);
     crlRoutes(v1, deps.rt);
@@ -103,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     projectRoutes(v1, deps.rt);
     serviceAccountRoutes(v1, deps.rt);
     verifyRoutes(v1, deps.rt);
+    adminKeyRoutes(v1, deps.rt);
+    auditLogRoutes(v1, deps.rt);
   });
   return app;
 }

@@ -1,27 +1,55 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../domain/errors.js';
 import { bearerToken, invalidKey, missingKey } from '../http/bearer.js';
-import type { KeyOwner } from '../domain/model.js';
+import type { AdminKeyOwner, Permission } from '../domain/model.js';
+import { missingPermission } from '../domain/permissions.js';
 import type { KeyResolver } from '../state/keys.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    admin: KeyOwner;
+    admin: AdminKeyOwner;
+  }
+  interface FastifyContextConfig {
+    /** what an admin key must hold to call the route; every /v1 route names one */
+    permission?: Permission;
   }
 }
 
-/** onRequest hook: every /v1 call needs an admin key of some organization. */
-export function requireAdminKey(keys: KeyResolver) {
-  const admit = (request: FastifyRequest, owner: KeyOwner | undefined, done: (err?: Error) => void) => {
+/**
+ * onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission.
+ * With `anyPermission` (GET /metrics), any unexpired admin key will do.
+ */
+export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, anyPermission = false) {
+  const admit = (request: FastifyRequest, reply: FastifyReply, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
     if (!owner) return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
+    if (owner.expiresAt !== null && owner.expiresAt <= nowSeconds()) {
+      return done(new ApiError('invalid_api_key', `This admin API key (${owner.key.redactedValue}) expired at ${new Date(owner.expiresAt * 1000).toISOString()}. Create a new one.`));
+    }
+    const needed = request.routeOptions.config.permission;
+    if (needed === undefined && !anyPermission) return done(new ApiError('internal_error', 'This route names no permission.'));
+    keys.noteUse(owner.key.id);
+    if (needed !== undefined && !owner.permissions.has(needed)) return done(missingPermission(needed));
     request.admin = owner;
+    if (request.method !== 'GET') {
+      // a change's log lines name who made it: the key's id, never its value
+      request.log = reply.log = request.log.child({ actor: owner.key.id });
+    }
     done();
   };
-  return function authenticate(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     const token = bearerToken(request.headers.authorization);
     if (!token) return done(missingKey());
     const owner = keys.adminKey(token);
     // a cached key answers at once; only a miss waits for the store
-    if (owner instanceof Promise) owner.then((found) => admit(request, found, done), done);
-    else admit(request, owner, done);
+    if (owner instanceof Promise) owner.then((found) => admit(request, reply, found, done), done);
+    else admit(request, reply, owner, done);
   };
+}
+
+/** Refuses to start a server with an admin route that names no permission: access is never granted by omission. */
+export function requirePermissionOnEveryRoute(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { permission?: Permission } | undefined;
+    if (!config?.permission) throw new Error(`route ${String(route.method)} ${route.url} names no permission`);
+  });
 }

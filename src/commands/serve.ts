@@ -1,34 +1,30 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import type { ServeConfig } from '../config.js';
-import { newId } from '../domain/ids.js';
-import { DEFAULT_ORGANIZATION_ID } from '../domain/model.js';
+import { DEFAULT_ORGANIZATION_ID, type Actor } from '../domain/model.js';
+import { createAdminKey, ensureConfiguredKey } from '../services/admin-keys.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
-import { generateKey, hashKey, redactKey } from '../state/keys.js';
+
+/** What a server starting on its own acts as, in the audit log. */
+const SERVE: Actor = { organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'certgate serve' };
 
 /**
  * Makes sure the default organization has an owner key: the one given in the
  * configuration, or, when there is none at all, a new one that is printed
- * once and stored only as a hash.
+ * once and stored only as a hash. Both are ordinary keys: listed, deletable.
  */
-export async function seedAdminKey(rt: Runtime, adminKey: string | undefined, announce: (text: string) => void): Promise<void> {
-  let key = adminKey;
-  if (!key) {
-    if ((await rt.store.countAdminKeys(DEFAULT_ORGANIZATION_ID)) > 0) return;
-    key = generateKey('sk-admin-');
-    announce(
-      `No admin key was configured, so certgate made one. It is shown only this once; store it now:\n\n    ${key}\n\nUse it as: Authorization: Bearer <key>  (SDK: new OpenAI({ adminAPIKey, baseURL: 'http://HOST:PORT/v1' }))\n`,
-    );
+export async function seedAdminKey(rt: Runtime, adminKey: string | undefined, announce: (text: string) => void, warn: (text: string) => void = announce): Promise<void> {
+  if (adminKey) {
+    const outcome = await ensureConfiguredKey(rt, SERVE, adminKey);
+    if (outcome === 'deleted') warn('certgate: CERTGATE_ADMIN_KEY names a key that was deleted through the API; it stays deleted and does not work. Set another value, or unset it.\n');
+    return;
   }
-  await rt.store.addAdminKey({
-    id: newId('key'),
-    organizationId: DEFAULT_ORGANIZATION_ID,
-    name: adminKey ? 'configured owner key' : 'generated owner key',
-    keyHash: hashKey(key),
-    redactedValue: redactKey(key),
-    createdAt: rt.nowSeconds(),
-  });
+  if ((await rt.store.adminKeys(DEFAULT_ORGANIZATION_ID)).length > 0) return;
+  const { value } = await createAdminKey(rt, SERVE, { name: 'generated owner key' });
+  announce(
+    `No admin key was configured, so certgate made one. It is shown only this once; store it now:\n\n    ${value}\n\nUse it as: Authorization: Bearer <key>  (SDK: new OpenAI({ adminAPIKey, baseURL: 'http://HOST:PORT/v1' }))\n`,
+  );
 }
 
 export interface RunningServer {

@@ -7,6 +7,8 @@ export const errorCatalog = {
   // authentication of the caller
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   missing_api_key: { status: 401, type: 'invalid_request_error' },
+  // a key that lacks a scope: OpenAI answers with no code at all (wire: null)
+  insufficient_permissions: { status: 401, type: 'invalid_request_error', wire: null },
   // the request itself
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_type: { status: 400, type: 'invalid_request_error' },
@@ -33,6 +35,8 @@ export const errorCatalog = {
   project_not_found: { status: 404, type: 'invalid_request_error' },
   project_archived: { status: 400, type: 'invalid_request_error' },
   service_account_not_found: { status: 404, type: 'invalid_request_error' },
+  admin_api_key_not_found: { status: 404, type: 'invalid_request_error' },
+  last_owner_key: { status: 400, type: 'invalid_request_error' },
   // request time, at the gateway (OpenAI's mTLS guide)
   certificate_required: { status: 403, type: 'invalid_request_error' },
   invalid_certificate: { status: 403, type: 'invalid_request_error' },
@@ -44,7 +48,7 @@ export const errorCatalog = {
   database_unavailable: { status: 503, type: 'server_error' },
   not_ready: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
-} as const satisfies Record<string, { status: number; type: string }>;
+} as const satisfies Record<string, { status: number; type: string; wire?: null }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
 
@@ -71,8 +75,13 @@ export class ApiError extends Error {
     return errorCatalog[this.code].type;
   }
 
+  /** The code as the body shows it: OpenAI sends some errors with none. */
+  get wireCode(): string | null {
+    return 'wire' in errorCatalog[this.code] ? null : this.code;
+  }
+
   toBody(): ErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.wireCode } };
   }
 }
 

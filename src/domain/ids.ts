@@ -39,7 +39,7 @@ function encode(value: bigint): string {
   return out;
 }
 
-export type IdPrefix = 'cert' | 'proj' | 'svc_acct' | 'key' | 'org';
+export type IdPrefix = 'cert' | 'proj' | 'svc_acct' | 'key' | 'org' | 'audit_log';
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${encode(nextValue(now))}`;

@@ -61,6 +61,27 @@ export interface OrganizationState {
   readonly modes: readonly { readonly scope: string; readonly mode: MtlsMode; readonly updatedAt: number }[];
 }
 
+/** What a write touched, as the change feed records it: the kind of row and its id (a scope for 'mode' and 'scope'). */
+export type ChangeKind = 'certificate' | 'activations' | 'scope' | 'project' | 'service_account' | 'mode' | 'keys';
+
+/**
+ * What changed in an organization since a revision: each touched row as it now is (null: gone). Applied to a
+ * snapshot of that revision, it gives the snapshot of `revision`.
+ */
+export interface OrganizationPatch {
+  readonly revision: number;
+  readonly certificates: ReadonlyMap<string, CertificateRecord | null>;
+  /** certificates whose activations changed: every scope each is now active in */
+  readonly activationsOf: ReadonlyMap<string, readonly string[]>;
+  /** scopes whose activations were replaced as a whole (an archived project): the certificates now active there */
+  readonly activationsIn: ReadonlyMap<string, readonly string[]>;
+  readonly projects: ReadonlyMap<string, ProjectRecord | null>;
+  readonly serviceAccounts: ReadonlyMap<string, ServiceAccountRecord | null>;
+  readonly modes: ReadonlyMap<string, { readonly mode: MtlsMode; readonly updatedAt: number } | null>;
+  /** admin or project keys were added or removed */
+  readonly keys: boolean;
+}
+
 /** enforce: refuse what fails admission; observe: let it through, marked, and count it */
 export type MtlsMode = 'enforce' | 'observe';
 
@@ -74,6 +95,37 @@ export interface KeyOwner {
   readonly organizationId: string;
   readonly keyId: string;
 }
+
+/** Who makes a change, as the audit log names them. */
+export interface Actor {
+  readonly organizationId: string;
+  /** the admin key that acted; null for a local operator (the server seeding its first key, the CLI writing to the store) */
+  readonly key: { readonly id: string; readonly name: string; readonly redactedValue: string } | null;
+  /** for a local operator: what acted (e.g. 'certgate serve') */
+  readonly local?: string;
+}
+
+export interface AdminKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly redactedValue: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly lastUsedAt: number | null;
+  /** null: an owner key, with every permission */
+  readonly permissions: readonly Permission[] | null;
+}
+
+/** An admin key, resolved from its bearer value: the actor of what it does, and what it may do. */
+export interface AdminKeyOwner extends Actor {
+  readonly key: { readonly id: string; readonly name: string; readonly redactedValue: string };
+  readonly permissions: ReadonlySet<Permission>;
+  readonly expiresAt: number | null;
+}
+
+/** The permissions an admin key may hold, named as OpenAI names its scopes. */
+export const PERMISSIONS = ['api.mtls.read', 'api.mtls.write', 'api.management.read', 'api.management.write', 'api.audit_logs.read'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
 
 export interface ProjectKeyOwner extends KeyOwner {
   readonly projectId: string;

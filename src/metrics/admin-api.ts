@@ -27,7 +27,7 @@ export function metricsRoutes(app: FastifyInstance, rt: Runtime): void {
     durations.observe({ method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { onRequest: requireAdminKey(rt.keys) }, async (_request, reply) => {
+  app.get('/metrics', { onRequest: requireAdminKey(rt.keys, rt.nowSeconds, true) }, async (_request, reply) => {
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });

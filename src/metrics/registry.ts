@@ -60,7 +60,7 @@ export function runtimeRegistry(rt: Runtime, organizationId = DEFAULT_ORGANIZATI
   let reloadsSeen = 0;
   new Counter({
     name: 'certgate_snapshot_reloads_total',
-    help: 'Organization snapshots this process has loaded from the store (after its own writes, other processes\' changes, and periodic reloads).',
+    help: 'Times this process brought its organization snapshot up to date with the store (a whole load or a catch-up through the change feed, after its own writes or other processes\' changes).',
     registers: [registry],
     async collect() {
       await snapshot();

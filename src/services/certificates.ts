@@ -10,7 +10,7 @@ import {
 import { ApiError } from '../domain/errors.js';
 import { checkName } from '../domain/names.js';
 import { idSeconds, newId } from '../domain/ids.js';
-import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
+import { ORGANIZATION_SCOPE, type Actor, type CertificateRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { requireUsableProject } from '../domain/projects.js';
 import type { OrganizationSnapshot } from '../state/snapshot.js';
@@ -39,7 +39,7 @@ function uploadPayload(input: UploadInput): { payload: string; param: string } {
   throw new ApiError('missing_required_parameter', "Missing required parameter: 'certificate'.", 'certificate');
 }
 
-export async function uploadCertificate(rt: Runtime, organizationId: string, input: UploadInput): Promise<CertificateRecord> {
+export async function uploadCertificate(rt: Runtime, by: Actor, input: UploadInput): Promise<CertificateRecord> {
   const { payload, param } = uploadPayload(input);
   const facts = readTrustAnchor(payload, rt.now(), param);
   const name = input.name == null ? null : checkName(input.name, { required: false });
@@ -56,10 +56,11 @@ export async function uploadCertificate(rt: Runtime, organizationId: string, inp
     filterUpdatedAt: null,
     crl: null,
   };
-  await rt.write(organizationId, async (tx) => {
+  await rt.write(by, async (tx) => {
     checkNotDuplicate(await tx.certificateByFingerprint(record.fingerprint));
     checkCertificateLimit(await tx.certificateCount());
     await tx.insertCertificate(record);
+    await tx.record({ type: 'certificate.created', resourceIds: [id], details: { id, name } });
   });
   return record;
 }
@@ -71,22 +72,24 @@ export async function getCertificate(rt: Runtime, organizationId: string, id: st
   return found;
 }
 
-export async function renameCertificate(rt: Runtime, organizationId: string, id: string, name: string | null | undefined): Promise<CertificateRecord> {
-  return rt.write(organizationId, async (tx) => {
+export async function renameCertificate(rt: Runtime, by: Actor, id: string, name: string | null | undefined): Promise<CertificateRecord> {
+  return rt.write(by, async (tx) => {
     const found = await tx.certificate(id);
     if (!found) throw certificateNotFound(id);
-    if (name === undefined) return found;
-    const checked = name === null ? null : checkName(name, { required: false });
+    const checked = name === undefined ? found.name : name === null ? null : checkName(name, { required: false });
     await tx.renameCertificate(id, checked);
+    await tx.record({ type: 'certificate.updated', resourceIds: [id], details: { id, name: checked } });
     return { ...found, name: checked };
   });
 }
 
-export async function deleteCertificate(rt: Runtime, organizationId: string, id: string): Promise<void> {
-  await rt.write(organizationId, async (tx) => {
-    if (!(await tx.certificate(id))) throw certificateNotFound(id);
+export async function deleteCertificate(rt: Runtime, by: Actor, id: string): Promise<void> {
+  await rt.write(by, async (tx) => {
+    const found = await tx.certificate(id);
+    if (!found) throw certificateNotFound(id);
     checkDeletable(id, await tx.activations([id]));
     await tx.deleteCertificate(id);
+    await tx.record({ type: 'certificate.deleted', resourceIds: [id], details: { id, name: found.name, certificate: found.content } });
   });
 }
 
@@ -100,15 +103,15 @@ export function certificatePage(snapshot: OrganizationSnapshot, scope: string, p
 /** Activates or deactivates 1–10 certificates in a scope, all or nothing, idempotently. */
 export async function setActive(
   rt: Runtime,
-  organizationId: string,
+  by: Actor,
   scope: string,
   requestedIds: readonly string[],
   active: boolean,
 ): Promise<ScopedCertificate[]> {
   const ids = toggleIds(requestedIds);
   const now = rt.nowSeconds();
-  return rt.write(organizationId, async (tx) => {
-    if (scope !== ORGANIZATION_SCOPE) requireUsableProject(scope, await tx.project(scope));
+  return rt.write(by, async (tx) => {
+    const project = scope === ORGANIZATION_SCOPE ? null : requireUsableProject(scope, await tx.project(scope));
     const found = new Map<string, CertificateRecord>();
     for (const id of ids) {
       const record = await tx.certificate(id);
@@ -121,6 +124,12 @@ export async function setActive(
     } else {
       await tx.deactivate(scope, ids);
     }
+    await tx.record({
+      type: active ? 'certificates.activated' : 'certificates.deactivated',
+      project,
+      resourceIds: ids,
+      details: { certificates: certificates.map((c) => ({ id: c.id, name: c.name })) },
+    });
     return certificates.map((certificate) => ({ certificate, active }));
   });
 }

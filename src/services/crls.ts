@@ -1,3 +1,4 @@
+import type { Actor } from '../domain/model.js';
 import { certificateNotFound } from '../domain/certificates.js';
 import { ApiError } from '../domain/errors.js';
 import type { CrlRecord } from '../domain/model.js';
@@ -24,9 +25,9 @@ export async function getCrl(rt: Runtime, organizationId: string, certificateId:
   return { certificateId, crl: found.crl, updatedAt: found.crl?.updatedAt ?? null };
 }
 
-export async function putCrl(rt: Runtime, organizationId: string, certificateId: string, text: string): Promise<CertificateCrl> {
+export async function putCrl(rt: Runtime, by: Actor, certificateId: string, text: string): Promise<CertificateCrl> {
   const crl = readCrl(text);
-  const current = (await rt.snapshot(organizationId)).certificate(certificateId);
+  const current = (await rt.snapshot(by.organizationId)).certificate(certificateId);
   if (!current) throw certificateNotFound(certificateId, 'certificate_id');
   if (!(await signedBy(crl, pemBlocks(current.content)[0]!.der))) {
     throw new ApiError('crl_invalid', `The CRL is not issued and signed by certificate ${certificateId}: it must carry the anchor's name and verify with its key.`, 'crl');
@@ -39,7 +40,7 @@ export async function putCrl(rt: Runtime, organizationId: string, certificateId:
     revokedCount: crl.revoked.size,
     updatedAt: now,
   };
-  return rt.write(organizationId, async (tx) => {
+  return rt.write(by, async (tx) => {
     const found = await tx.certificate(certificateId);
     if (!found) throw certificateNotFound(certificateId, 'certificate_id');
     const stored = await tx.crl(certificateId);
@@ -51,15 +52,22 @@ export async function putCrl(rt: Runtime, organizationId: string, certificateId:
       );
     }
     await tx.setCrl(certificateId, record);
+    await tx.record({
+      type: 'certificate.crl.updated',
+      resourceIds: [certificateId],
+      details: { id: certificateId, name: found.name, this_update: record.thisUpdate, next_update: record.nextUpdate, revoked_count: record.revokedCount },
+    });
     return { certificateId, crl: record, updatedAt: now };
   });
 }
 
-export async function deleteCrl(rt: Runtime, organizationId: string, certificateId: string): Promise<CertificateCrl> {
+export async function deleteCrl(rt: Runtime, by: Actor, certificateId: string): Promise<CertificateCrl> {
   const now = rt.nowSeconds();
-  return rt.write(organizationId, async (tx) => {
-    if (!(await tx.certificate(certificateId))) throw certificateNotFound(certificateId, 'certificate_id');
+  return rt.write(by, async (tx) => {
+    const found = await tx.certificate(certificateId);
+    if (!found) throw certificateNotFound(certificateId, 'certificate_id');
     await tx.setCrl(certificateId, null);
+    await tx.record({ type: 'certificate.crl.deleted', resourceIds: [certificateId], details: { id: certificateId, name: found.name } });
     return { certificateId, crl: null, updatedAt: now };
   });
 }

@@ -1,3 +1,4 @@
+import type { Actor } from '../domain/model.js';
 import { certificateNotFound } from '../domain/certificates.js';
 import { ApiError } from '../domain/errors.js';
 import { compileFilter, FilterInvalid } from '../domain/checks/filter.js';
@@ -23,7 +24,7 @@ export async function getFilter(rt: Runtime, organizationId: string, certificate
 }
 
 /** Sets (a string) or removes (null) the filter; an expression that does not compile is refused and nothing changes. */
-export async function setFilter(rt: Runtime, organizationId: string, certificateId: string, expression: string | null): Promise<CertificateFilter> {
+export async function setFilter(rt: Runtime, by: Actor, certificateId: string, expression: string | null): Promise<CertificateFilter> {
   if (expression !== null) {
     try {
       compileFilter(expression);
@@ -33,10 +34,15 @@ export async function setFilter(rt: Runtime, organizationId: string, certificate
     }
   }
   const now = rt.nowSeconds();
-  return rt.write(organizationId, async (tx) => {
+  return rt.write(by, async (tx) => {
     const found = await tx.certificate(certificateId);
     if (!found) throw certificateNotFound(certificateId, 'certificate_id');
     await tx.setFilter(certificateId, expression, now);
+    await tx.record(
+      expression === null
+        ? { type: 'certificate.filter.deleted', resourceIds: [certificateId], details: { id: certificateId, name: found.name } }
+        : { type: 'certificate.filter.updated', resourceIds: [certificateId], details: { id: certificateId, name: found.name, expression } },
+    );
     return { certificateId, expression, updatedAt: now };
   });
 }

@@ -1,5 +1,5 @@
 import { ApiError } from '../domain/errors.js';
-import { ORGANIZATION_SCOPE, type MtlsMode, type Observations } from '../domain/model.js';
+import { ORGANIZATION_SCOPE, type Actor, type MtlsMode, type Observations } from '../domain/model.js';
 import { projectNotFound, requireUsableProject } from '../domain/projects.js';
 import type { Runtime } from '../runtime.js';
 
@@ -21,12 +21,13 @@ export async function getSettings(rt: Runtime, organizationId: string, projectId
 }
 
 /** Sets a scope's mode; a project's `null` returns it to the organization's. */
-export async function setMode(rt: Runtime, organizationId: string, projectId: string | null, mode: MtlsMode | null): Promise<MtlsSettings> {
+export async function setMode(rt: Runtime, by: Actor, projectId: string | null, mode: MtlsMode | null): Promise<MtlsSettings> {
   if (mode === null && projectId === null) throw new ApiError('invalid_value', "The organization's mode is enforce or observe; only a project's may be null (follow the organization).", 'mode');
   const now = rt.nowSeconds();
-  await rt.write(organizationId, async (tx) => {
-    if (projectId !== null) requireUsableProject(projectId, await tx.project(projectId));
+  await rt.write(by, async (tx) => {
+    const project = projectId === null ? null : requireUsableProject(projectId, await tx.project(projectId));
     await tx.setMode(projectId ?? ORGANIZATION_SCOPE, mode, now);
+    await tx.record({ type: 'mtls_settings.updated', project, resourceIds: project ? [project.id] : [], details: { scope: projectId ?? ORGANIZATION_SCOPE, mode } });
   });
-  return getSettings(rt, organizationId, projectId);
+  return getSettings(rt, by.organizationId, projectId);
 }

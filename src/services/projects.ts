@@ -1,5 +1,5 @@
 import { idSeconds, newId } from '../domain/ids.js';
-import type { ProjectRecord } from '../domain/model.js';
+import type { Actor, ProjectRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { ApiError } from '../domain/errors.js';
 import { checkName, checkText } from '../domain/names.js';
@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime.js';
 
 export async function createProject(
   rt: Runtime,
-  organizationId: string,
+  by: Actor,
   input: { name: string; external_key_id?: string | null | undefined },
 ): Promise<ProjectRecord> {
   const id = newId('proj');
@@ -19,7 +19,10 @@ export async function createProject(
     createdAt: idSeconds(id),
     archivedAt: null,
   };
-  await rt.write(organizationId, (tx) => tx.insertProject(record));
+  await rt.write(by, async (tx) => {
+    await tx.insertProject(record);
+    await tx.record({ type: 'project.created', project: record, resourceIds: [id], details: { id, data: { name: record.name, title: record.name } } });
+  });
   return record;
 }
 
@@ -42,18 +45,23 @@ export async function getProject(rt: Runtime, organizationId: string, id: string
 
 export async function updateProject(
   rt: Runtime,
-  organizationId: string,
+  by: Actor,
   id: string,
   input: { name?: string | null | undefined; external_key_id?: string | null | undefined },
 ): Promise<ProjectRecord> {
-  return rt.write(organizationId, async (tx) => {
+  return rt.write(by, async (tx) => {
     const project = requireUsableProject(id, await tx.project(id));
     const patch: { name?: string; externalKeyId?: string | null } = {};
     if (input.name === null) throw new ApiError('invalid_value', 'A project always has a name: name cannot be null.', 'name');
     if (input.name !== undefined) patch.name = checkName(input.name);
     if (input.external_key_id !== undefined) patch.externalKeyId = input.external_key_id === null ? null : checkText(input.external_key_id, 'external_key_id');
     await tx.updateProject(id, patch);
-    return { ...project, ...patch };
+    const updated = { ...project, ...patch };
+    const changes: Record<string, unknown> = {};
+    if (patch.name !== undefined) changes.title = patch.name;
+    if (patch.externalKeyId !== undefined) changes.external_key_id = patch.externalKeyId;
+    await tx.record({ type: 'project.updated', project: updated, resourceIds: [id], details: { id, changes_requested: changes } });
+    return updated;
   });
 }
 
@@ -62,11 +70,12 @@ export async function updateProject(
  * certificate activations are removed in the same transaction: nothing is
  * left enforcing, and its certificates can be deleted.
  */
-export async function archiveProject(rt: Runtime, organizationId: string, id: string): Promise<ProjectRecord> {
+export async function archiveProject(rt: Runtime, by: Actor, id: string): Promise<ProjectRecord> {
   const archivedAt = rt.nowSeconds();
-  return rt.write(organizationId, async (tx) => {
+  return rt.write(by, async (tx) => {
     const project = await tx.project(id);
     if (!project) throw projectNotFound(id);
+    await tx.record({ type: 'project.archived', project, resourceIds: [id], details: { id } });
     if (project.archivedAt !== null) return project;
     await tx.updateProject(id, { archivedAt });
     await tx.deactivateScope(id);

@@ -1,6 +1,6 @@
 import { serviceAccountNotFound } from '../domain/service-accounts.js';
 import { idSeconds, newId } from '../domain/ids.js';
-import type { ServiceAccountRecord } from '../domain/model.js';
+import type { Actor, ServiceAccountRecord } from '../domain/model.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { checkName } from '../domain/names.js';
 import { projectNotFound, requireUsableProject } from '../domain/projects.js';
@@ -17,7 +17,7 @@ export interface CreatedServiceAccount {
 /** A service account with a project key (sk-svcacct-…), or without one when asked. */
 export async function createServiceAccount(
   rt: Runtime,
-  organizationId: string,
+  by: Actor,
   projectId: string,
   input: { name: string; create_service_account_only?: boolean | null },
 ): Promise<CreatedServiceAccount> {
@@ -32,9 +32,10 @@ export async function createServiceAccount(
   };
   const value = keyless ? null : generateKey('sk-svcacct-');
   const key = value === null ? null : { id: newId('key'), keyHash: hashKey(value), redactedValue: redactKey(value) };
-  await rt.write(organizationId, async (tx) => {
-    requireUsableProject(projectId, await tx.project(projectId));
+  await rt.write(by, async (tx) => {
+    const project = requireUsableProject(projectId, await tx.project(projectId));
     await tx.insertServiceAccount(account, key);
+    await tx.record({ type: 'service_account.created', project, resourceIds: [id], details: { id, data: { role: account.role } } });
   });
   return { account, apiKey: key && value ? { id: key.id, value } : null };
 }
@@ -58,29 +59,32 @@ export async function getServiceAccount(rt: Runtime, organizationId: string, pro
 /** Only the name and the role (member or owner) change. */
 export async function updateServiceAccount(
   rt: Runtime,
-  organizationId: string,
+  by: Actor,
   projectId: string,
   id: string,
   input: { name?: string; role?: 'member' | 'owner' },
 ): Promise<ServiceAccountRecord> {
-  return rt.write(organizationId, async (tx) => {
-    requireUsableProject(projectId, await tx.project(projectId));
+  return rt.write(by, async (tx) => {
+    const project = requireUsableProject(projectId, await tx.project(projectId));
     const found = await tx.serviceAccount(id);
     if (!found || found.projectId !== projectId) throw serviceAccountNotFound(id);
     const patch: { name?: string; role?: string } = {};
     if (input.name !== undefined) patch.name = checkName(input.name);
     if (input.role !== undefined) patch.role = input.role;
     await tx.updateServiceAccount(id, patch);
+    await tx.record({ type: 'service_account.updated', project, resourceIds: [id], details: { id, changes_requested: patch } });
     return { ...found, ...patch };
   });
 }
 
 /** Deleting a service account deletes its key with it: the key stops working at once. */
-export async function deleteServiceAccount(rt: Runtime, organizationId: string, projectId: string, id: string): Promise<void> {
-  await rt.write(organizationId, async (tx) => {
-    if (!(await tx.project(projectId))) throw projectNotFound(projectId);
+export async function deleteServiceAccount(rt: Runtime, by: Actor, projectId: string, id: string): Promise<void> {
+  await rt.write(by, async (tx) => {
+    const project = await tx.project(projectId);
+    if (!project) throw projectNotFound(projectId);
     const found = await tx.serviceAccount(id);
     if (!found || found.projectId !== projectId) throw serviceAccountNotFound(id);
     await tx.deleteServiceAccount(id);
+    await tx.record({ type: 'service_account.deleted', project, resourceIds: [id], details: { id } });
   });
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyOwner, ProjectKeyOwner } from '../domain/model.js';
+import type { AdminKeyOwner, ProjectKeyOwner } from '../domain/model.js';
+import { grantedBy } from '../domain/permissions.js';
 import { sha256Hex } from '../domain/x509/pem.js';
 import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Snapshots } from './snapshots.js';
@@ -18,11 +19,12 @@ export function generateKey(prefix: 'sk-admin-' | 'sk-svcacct-'): string {
 
 /** What may be shown of a key: its prefix and last four characters. */
 export function redactKey(key: string): string {
-  const dash = key.lastIndexOf('-', 12);
-  return `${key.slice(0, dash + 1)}...${key.slice(-4)}`;
+  const prefix = /^sk-[a-z]+-/.exec(key)?.[0] ?? '';
+  return `${prefix}...${key.slice(-4)}`;
 }
 
 const MAX_CACHED = 10_000;
+const USE_FLUSH_MS = 1000;
 
 /**
  * Resolves bearer keys to their owners, caching hits in memory. The cache is
@@ -30,24 +32,61 @@ const MAX_CACHED = 10_000;
  * so a deleted key stops working as soon as the deletion is seen.
  */
 export class KeyResolver {
-  private readonly admin = new KeyCache<KeyOwner>();
+  private readonly admin = new KeyCache<AdminKeyOwner>();
   private readonly project = new KeyCache<ProjectKeyOwner>();
   /** Bumped whenever the keys may have changed: a resolution made under one generation holds while it lasts. */
   generation = 0;
+  /** admin keys used since the last flush, and when each was last written as used */
+  private readonly used = new Set<string>();
+  private readonly lastWritten = new Map<string, number>();
+  private readonly flusher: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
     snapshots: Snapshots,
+    private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {
     snapshots.onInvalidate(() => {
       this.generation++;
       this.admin.expire();
       this.project.expire();
     });
+    this.flusher = setInterval(() => void this.flushUse(), USE_FLUSH_MS).unref();
   }
 
-  adminKey(key: string): Promise<KeyOwner | undefined> | KeyOwner {
-    return this.admin.resolve(hashKey(key), (hash) => this.store.adminKeyOwner(hash));
+  adminKey(key: string): Promise<AdminKeyOwner | undefined> | AdminKeyOwner {
+    return this.admin.resolve(hashKey(key), async (hash) => {
+      const found = await this.store.adminKeyByHash(hash);
+      if (!found) return undefined;
+      const k = found.key;
+      return {
+        organizationId: found.organizationId,
+        key: { id: k.id, name: k.name, redactedValue: k.redactedValue },
+        permissions: grantedBy(k.permissions),
+        expiresAt: k.expiresAt,
+      };
+    });
+  }
+
+  /** Notes that an admin key was used: `last_used_at` is written in batches, at most once a minute per key, off the request path. */
+  noteUse(keyId: string): void {
+    const written = this.lastWritten.get(keyId);
+    if (written !== undefined && this.nowSeconds() - written < 60) return;
+    this.used.add(keyId);
+  }
+
+  private async flushUse(): Promise<void> {
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used.clear();
+    const now = this.nowSeconds();
+    for (const id of ids) this.lastWritten.set(id, now);
+    await this.store.touchAdminKeys(ids, now).catch(() => undefined); // a lost note of use is harmless
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.flusher);
+    await this.flushUse();
   }
 
   projectKey(key: string): Promise<ProjectKeyOwner | undefined> | ProjectKeyOwner {

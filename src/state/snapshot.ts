@@ -3,6 +3,7 @@ import type {
   ActivationRecord,
   MtlsMode,
   CertificateRecord,
+  OrganizationPatch,
   OrganizationState,
   ProjectRecord,
   ServiceAccountRecord,
@@ -56,6 +57,41 @@ export class OrganizationSnapshot {
     const others = this.state.activations.filter((a) => !(a.scope === scope && certificateIds.includes(a.certificateId)));
     const added = active ? certificateIds.map((certificateId) => ({ certificateId, scope })) : [];
     return new OrganizationSnapshot({ ...this.state, activations: [...others, ...added] });
+  }
+
+  /** This organization as of a later revision: the rows a patch names replaced, the rest kept as they are. */
+  patched(patch: OrganizationPatch): OrganizationSnapshot {
+    const state = this.state;
+    const replace = <T extends { id: string }>(rows: readonly T[], changed: ReadonlyMap<string, T | null>): readonly T[] => {
+      if (changed.size === 0) return rows;
+      const kept = rows.filter((r) => !changed.has(r.id));
+      for (const row of changed.values()) if (row) kept.push(row);
+      return kept;
+    };
+    let activations = state.activations;
+    if (patch.activationsOf.size || patch.activationsIn.size) {
+      activations = activations.filter((a) => !patch.activationsOf.has(a.certificateId) && !patch.activationsIn.has(a.scope));
+      const added = [...activations];
+      for (const [certificateId, scopes] of patch.activationsOf) for (const scope of scopes) added.push({ certificateId, scope });
+      for (const [scope, ids] of patch.activationsIn) {
+        for (const certificateId of ids) if (!patch.activationsOf.has(certificateId)) added.push({ certificateId, scope });
+      }
+      activations = added;
+    }
+    let modes = state.modes;
+    if (patch.modes.size) {
+      modes = modes.filter((m) => !patch.modes.has(m.scope));
+      for (const [scope, m] of patch.modes) if (m) modes = [...modes, { scope, mode: m.mode, updatedAt: m.updatedAt }];
+    }
+    return new OrganizationSnapshot({
+      organizationId: state.organizationId,
+      revision: patch.revision,
+      certificates: replace(state.certificates, patch.certificates),
+      projects: replace(state.projects, patch.projects),
+      serviceAccounts: replace(state.serviceAccounts, patch.serviceAccounts),
+      activations,
+      modes,
+    });
   }
 
   /** A scope's own mode, if it has one. */

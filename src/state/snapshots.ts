@@ -1,5 +1,11 @@
+import type { OrganizationPatch } from '../domain/model.js';
 import { isStoreUnavailable, type Store } from '../store/store.js';
 import { OrganizationSnapshot } from './snapshot.js';
+
+/** Whether a patch leaves the certificates in force untouched: anchors, activations and projects as they were. */
+export function anchorsUnchanged(patch: OrganizationPatch): boolean {
+  return patch.certificates.size === 0 && patch.activationsOf.size === 0 && patch.activationsIn.size === 0 && patch.projects.size === 0;
+}
 
 /** After a failed load, how long the last good snapshot is served before the database is tried again. */
 const RETRY_AFTER_FAILURE_MS = 250;
@@ -7,8 +13,12 @@ const RETRY_AFTER_FAILURE_MS = 250;
 const MAX_MEMOS_PER_SNAPSHOT = 256;
 
 /**
- * Per-process cache of organization snapshots, dropped on every local write
- * and every external change. When the database cannot be reached, the last
+ * Per-process cache of organization snapshots, marked stale on every local
+ * write and every external change. A stale snapshot catches up through the
+ * store's change feed: only the rows changed since its revision are read, so
+ * the cost of a change does not grow with the organization. What was derived
+ * from a snapshot (list pages, anchors in force) carries over when the change
+ * cannot have touched it. When the database cannot be reached, the last
  * snapshot that was loaded keeps being served: a gateway goes on enforcing
  * the anchors it knew rather than opening or closing the gate.
  */
@@ -16,9 +26,10 @@ export class Snapshots {
   private readonly cache = new Map<string, Promise<OrganizationSnapshot>>();
   private readonly lastGood = new Map<string, OrganizationSnapshot>();
   private readonly listeners = new Set<() => void>();
+  private readonly patchListeners = new Set<(previous: OrganizationSnapshot, next: OrganizationSnapshot, patch: OrganizationPatch) => void>();
   private readonly stopWatching: () => void;
   private readonly memos = new WeakMap<OrganizationSnapshot, Map<string, unknown>>();
-  /** for metrics: loads that succeeded, and when each organization's newest snapshot was loaded (ms since the epoch) */
+  /** for metrics: loads and catch-ups that succeeded, and when each organization's was last brought up to date (ms since the epoch) */
   private loads = 0;
   private readonly loadedAt = new Map<string, number>();
 
@@ -55,9 +66,9 @@ export class Snapshots {
     const forget = () => {
       if (this.cache.get(organizationId) === loading) this.cache.delete(organizationId);
     };
-    const loading: Promise<OrganizationSnapshot> = this.store.loadOrganization(organizationId).then(
-      (state) => {
-        const snapshot = new OrganizationSnapshot(state);
+    const base = this.lastGood.get(organizationId);
+    const loading: Promise<OrganizationSnapshot> = (base ? this.catchUp(organizationId, base) : this.loadWhole(organizationId)).then(
+      (snapshot) => {
         // a load that began before a later one may finish after it: keep the newest as the fallback
         const last = this.lastGood.get(organizationId);
         if (!last || last.revision <= snapshot.revision) this.lastGood.set(organizationId, snapshot);
@@ -79,7 +90,29 @@ export class Snapshots {
     return loading;
   }
 
-  /** How many snapshots this process has loaded, and when it last loaded one of this organization (null: never). */
+  private loadWhole(organizationId: string): Promise<OrganizationSnapshot> {
+    return this.store.loadOrganization(organizationId).then((state) => new OrganizationSnapshot(state));
+  }
+
+  private async catchUp(organizationId: string, base: OrganizationSnapshot): Promise<OrganizationSnapshot> {
+    const patch = await this.store.catchUp(organizationId, base.revision);
+    if (!patch) return this.loadWhole(organizationId);
+    if (patch.revision === base.revision) return base;
+    const next = base.patched(patch);
+    if (anchorsUnchanged(patch)) {
+      const memos = this.memos.get(base);
+      if (memos) this.memos.set(next, memos);
+    }
+    for (const listener of this.patchListeners) listener(base, next, patch);
+    return next;
+  }
+
+  /** Told when a snapshot was made from an older one by a patch, so what was derived from it can carry over. */
+  onPatched(listener: (previous: OrganizationSnapshot, next: OrganizationSnapshot, patch: OrganizationPatch) => void): void {
+    this.patchListeners.add(listener);
+  }
+
+  /** How many loads and catch-ups succeeded, and when this organization's snapshot was last brought up to date (null: never). */
   stats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null } {
     return { reloads: this.loads, loadedAt: this.loadedAt.get(organizationId) ?? null };
   }
@@ -103,5 +136,6 @@ export class Snapshots {
   close(): void {
     this.stopWatching();
     this.listeners.clear();
+    this.patchListeners.clear();
   }
 }

@@ -26,6 +26,12 @@ export class TrustAnchors {
   private readonly revocations = new Map<string, { content: string; revoked: ReadonlySet<string> }>();
   private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, readonly TrustAnchor[]>>();
 
+  /** A later snapshot whose certificates, activations and projects are those of an earlier one keeps its lists (and so its verdicts). */
+  carry(previous: OrganizationSnapshot, next: OrganizationSnapshot): void {
+    const lists = this.lists.get(previous);
+    if (lists && !this.lists.has(next)) this.lists.set(next, lists);
+  }
+
   inForce(snapshot: OrganizationSnapshot, projectId: string | null): readonly TrustAnchor[] {
     let perScope = this.lists.get(snapshot);
     if (!perScope) this.lists.set(snapshot, (perScope = new Map()));

@@ -8,6 +8,16 @@ export interface OrganizationsTable {
   /** bumped by every write transaction: the lock that serializes writes, and the snapshot's version */
   revision: Generated<number>;
   created_at: number;
+  /** the change feed holds every change of the revisions after this one */
+  changes_from: Generated<number>;
+}
+
+export interface OrganizationChangesTable {
+  organization_id: string;
+  revision: number;
+  /** what was touched (see ChangeKind) */
+  kind: string;
+  ref: string;
 }
 
 export interface AdminApiKeysTable {
@@ -17,6 +27,28 @@ export interface AdminApiKeysTable {
   key_hash: string;
   redacted_value: string;
   created_at: number;
+  /** JSON array of permission names; null: an owner key (all of them) */
+  permissions: string | null;
+  expires_at: number | null;
+  last_used_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface AuditLogsTable {
+  id: string;
+  organization_id: string;
+  type: string;
+  effective_at: number;
+  /** the admin key that acted, null for a local operator */
+  actor_id: string | null;
+  project_id: string | null;
+  /** the event as the API returns it (JSON) */
+  body: string;
+}
+
+export interface AuditLogResourcesTable {
+  audit_log_id: string;
+  resource_id: string;
 }
 
 export interface ProjectsTable {
@@ -114,7 +146,10 @@ export interface SchemaMigrationsTable {
 
 export interface Database {
   organizations: OrganizationsTable;
+  organization_changes: OrganizationChangesTable;
   admin_api_keys: AdminApiKeysTable;
+  audit_logs: AuditLogsTable;
+  audit_log_resources: AuditLogResourcesTable;
   projects: ProjectsTable;
   certificates: CertificatesTable;
   certificate_crls: CertificateCrlsTable;

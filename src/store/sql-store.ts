@@ -1,9 +1,10 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CertificateRecord, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationState, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
-import { isId } from '../domain/ids.js';
+import type { Actor, AdminKeyRecord, CertificateRecord, ChangeKind, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationPatch, OrganizationState, Permission, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
+import { auditEntry, type AuditEntry, type AuditEvent } from '../domain/audit.js';
+import { isId, newId } from '../domain/ids.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
-import type { Store, WriteTransaction } from './store.js';
+import type { AuditQuery, Store, WriteTransaction } from './store.js';
 
 /** What differs between engines; everything else is shared SQL in SqlStore. */
 export interface Engine {
@@ -73,13 +74,9 @@ export class SqlStore implements Store {
       .execute();
   }
 
-  async adminKeyOwner(keyHash: string) {
-    const row = await this.db
-      .selectFrom('admin_api_keys')
-      .select(['id', 'organization_id'])
-      .where('key_hash', '=', keyHash)
-      .executeTakeFirst();
-    return row && { keyId: row.id, organizationId: row.organization_id };
+  async adminKeyByHash(keyHash: string) {
+    const row = await this.db.selectFrom('admin_api_keys').selectAll().where('key_hash', '=', keyHash).where('deleted_at', 'is', null).executeTakeFirst();
+    return row && { organizationId: row.organization_id, key: toAdminKey(row) };
   }
 
   async projectKeyOwner(keyHash: string) {
@@ -98,28 +95,44 @@ export class SqlStore implements Store {
     );
   }
 
-  async countAdminKeys(organizationId: string): Promise<number> {
-    const row = await this.db
+  async adminKeys(organizationId: string): Promise<AdminKeyRecord[]> {
+    const rows = await this.db
       .selectFrom('admin_api_keys')
-      .select((eb) => eb.fn.countAll().as('n'))
+      .selectAll()
       .where('organization_id', '=', organizationId)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+      .where('deleted_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    return rows.map(toAdminKey);
   }
 
-  async addAdminKey(key: { id: string; organizationId: string; name: string; keyHash: string; redactedValue: string; createdAt: number }) {
-    await this.db
-      .insertInto('admin_api_keys')
-      .values({
-        id: key.id,
-        organization_id: key.organizationId,
-        name: key.name,
-        key_hash: key.keyHash,
-        redacted_value: key.redactedValue,
-        created_at: key.createdAt,
-      })
-      .onConflict((oc) => oc.column('key_hash').doNothing())
-      .execute();
+  async touchAdminKeys(ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('admin_api_keys').set({ last_used_at: now }).where('id', 'in', ids).execute();
+  }
+
+  async auditLogs(organizationId: string, q: AuditQuery): Promise<AuditEntry[]> {
+    let query = this.db.selectFrom('audit_logs').select(['id', 'body']).where('organization_id', '=', organizationId);
+    const t = q.effectiveAt;
+    if (t.gt !== undefined) query = query.where('effective_at', '>', t.gt);
+    if (t.gte !== undefined) query = query.where('effective_at', '>=', t.gte);
+    if (t.lt !== undefined) query = query.where('effective_at', '<', t.lt);
+    if (t.lte !== undefined) query = query.where('effective_at', '<=', t.lte);
+    if (q.types.length) query = query.where('type', 'in', q.types);
+    if (q.projectIds.length) query = query.where('project_id', 'in', q.projectIds);
+    if (q.actorIds.length) query = query.where('actor_id', 'in', q.actorIds);
+    if (q.resourceIds.length) {
+      const ids = q.resourceIds;
+      query = query.where('id', 'in', (eb) => eb.selectFrom('audit_log_resources').select('audit_log_id').where('resource_id', 'in', ids));
+    }
+    // Ids grow with time: newest first is by id descending; `before` walks back towards the newest.
+    if (q.after !== undefined) query = query.where('id', '<', q.after);
+    if (q.before !== undefined) {
+      const rows = await query.where('id', '>', q.before).orderBy('id', 'asc').limit(q.limit + 1).execute();
+      return rows.reverse().map((r) => JSON.parse(r.body) as AuditEntry);
+    }
+    const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+    return rows.map((r) => JSON.parse(r.body) as AuditEntry);
   }
 
   async loadOrganization(organizationId: string): Promise<OrganizationState> {
@@ -165,6 +178,49 @@ export class SqlStore implements Store {
         activations: activations.map((a) => ({ certificateId: a.certificate_id, scope: a.scope })),
         serviceAccounts: serviceAccounts.map(toServiceAccount),
       };
+    });
+  }
+
+  async catchUp(organizationId: string, fromRevision: number): Promise<OrganizationPatch | null> {
+    return this.inTransaction(this.impl.beginRead, async (conn) => {
+      const org = await conn.selectFrom('organizations').select(['revision', 'changes_from']).where('id', '=', organizationId).executeTakeFirst();
+      if (!org || fromRevision < Number(org.changes_from) || fromRevision > Number(org.revision)) return null;
+      const rows = await conn
+        .selectFrom('organization_changes')
+        .select(['kind', 'ref'])
+        .where('organization_id', '=', organizationId)
+        .where('revision', '>', fromRevision)
+        .execute();
+      const refs = (kind: ChangeKind) => [...new Set(rows.filter((r) => r.kind === kind).map((r) => r.ref))];
+      const [certificateIds, activationIds, scopes, projectIds, accountIds, modeScopes] = (['certificate', 'activations', 'scope', 'project', 'service_account', 'mode'] as const).map(refs);
+
+      const certificates = new Map<string, CertificateRecord | null>(certificateIds!.map((id) => [id, null]));
+      if (certificateIds!.length) {
+        const crls = new Map(
+          (await conn.selectFrom('certificate_crls').selectAll().where('organization_id', '=', organizationId).where('certificate_id', 'in', certificateIds!).execute()).map((c) => [c.certificate_id, toCrl(c)]),
+        );
+        for (const c of await conn.selectFrom('certificates').selectAll().where('organization_id', '=', organizationId).where('id', 'in', certificateIds!).execute()) certificates.set(c.id, { ...toCertificate(c), crl: crls.get(c.id) ?? null });
+      }
+      const activationsOf = new Map<string, string[]>(activationIds!.map((id) => [id, []]));
+      if (activationIds!.length) {
+        const found = await conn.selectFrom('activations').select(['certificate_id', 'scope']).where('organization_id', '=', organizationId).where('certificate_id', 'in', activationIds!).execute();
+        for (const a of found) activationsOf.get(a.certificate_id)!.push(a.scope);
+      }
+      const activationsIn = new Map<string, string[]>(scopes!.map((scope) => [scope, []]));
+      if (scopes!.length) {
+        const found = await conn.selectFrom('activations').select(['certificate_id', 'scope']).where('organization_id', '=', organizationId).where('scope', 'in', scopes!).execute();
+        for (const a of found) activationsIn.get(a.scope)!.push(a.certificate_id);
+      }
+      const projects = new Map<string, ProjectRecord | null>(projectIds!.map((id) => [id, null]));
+      if (projectIds!.length) for (const p of await conn.selectFrom('projects').selectAll().where('organization_id', '=', organizationId).where('id', 'in', projectIds!).execute()) projects.set(p.id, toProject(p));
+      const serviceAccounts = new Map<string, ServiceAccountRecord | null>(accountIds!.map((id) => [id, null]));
+      if (accountIds!.length) for (const a of await conn.selectFrom('service_accounts').selectAll().where('organization_id', '=', organizationId).where('id', 'in', accountIds!).execute()) serviceAccounts.set(a.id, toServiceAccount(a));
+      const modes = new Map<string, { mode: MtlsMode; updatedAt: number } | null>(modeScopes!.map((scope) => [scope, null]));
+      if (modeScopes!.length) {
+        const found = await conn.selectFrom('mtls_settings').selectAll().where('organization_id', '=', organizationId).where('scope', 'in', modeScopes!).execute();
+        for (const m of found) modes.set(m.scope, { mode: m.mode as MtlsMode, updatedAt: Number(m.updated_at) });
+      }
+      return { revision: Number(org.revision), certificates, activationsOf, activationsIn, projects, serviceAccounts, modes, keys: rows.some((r) => r.kind === 'keys') };
     });
   }
 
@@ -253,7 +309,8 @@ export class SqlStore implements Store {
     }));
   }
 
-  async write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+  async write<T>(actor: Actor, now: number, work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    const organizationId = actor.organizationId;
     return this.inTransaction(this.impl.beginWrite, async (conn) => {
       // Bumping the revision takes the organization's row lock first thing, so
       // writers to one organization queue here rather than interleave.
@@ -261,9 +318,12 @@ export class SqlStore implements Store {
         .updateTable('organizations')
         .set((eb) => ({ revision: eb('revision', '+', 1) }))
         .where('id', '=', organizationId)
+        .returning(['revision', 'changes_from'])
         .executeTakeFirst();
-      if (Number(bumped.numUpdatedRows) !== 1) throw new Error(`organization ${organizationId} does not exist`);
-      const result = await work(new SqlWriteTransaction(conn, organizationId));
+      if (!bumped) throw new Error(`organization ${organizationId} does not exist`);
+      const tx = new SqlWriteTransaction(conn, organizationId, actor, now);
+      const result = await work(tx);
+      await recordChanges(conn, organizationId, Number(bumped.revision), Number(bumped.changes_from), tx.touched);
       await this.impl.beforeCommit(conn, organizationId);
       return result;
     });
@@ -287,10 +347,85 @@ export class SqlStore implements Store {
 }
 
 class SqlWriteTransaction implements WriteTransaction {
+  /** what this transaction changed, for the change feed: 'kind ref' */
+  readonly touched = new Set<string>();
+
+  private touch(kind: ChangeKind, ref: string): void {
+    this.touched.add(`${kind} ${ref}`);
+  }
+
   constructor(
     private readonly conn: Conn,
     private readonly organizationId: string,
+    private readonly actor: Actor,
+    private readonly now: number,
   ) {}
+
+  async record(event: AuditEvent) {
+    const entry = auditEntry(newId('audit_log'), this.now, this.actor, event);
+    await this.conn
+      .insertInto('audit_logs')
+      .values({
+        id: entry.id,
+        organization_id: this.organizationId,
+        type: entry.type,
+        effective_at: entry.effective_at,
+        actor_id: this.actor.key?.id ?? null,
+        project_id: event.project?.id ?? null,
+        body: JSON.stringify(entry),
+      })
+      .execute();
+    const resources = [...new Set(event.resourceIds)];
+    if (resources.length) {
+      await this.conn
+        .insertInto('audit_log_resources')
+        .values(resources.map((resource_id) => ({ audit_log_id: entry.id, resource_id })))
+        .execute();
+    }
+  }
+
+  private adminKeyRows() {
+    return this.conn.selectFrom('admin_api_keys').selectAll().where('organization_id', '=', this.organizationId).where('deleted_at', 'is', null);
+  }
+
+  async adminKey(id: string) {
+    if (!isId('key', id)) return undefined;
+    const row = await this.adminKeyRows().where('id', '=', id).executeTakeFirst();
+    return row && toAdminKey(row);
+  }
+
+  async adminKeyHashKnown(keyHash: string) {
+    const row = await this.conn.selectFrom('admin_api_keys').select('id').where('key_hash', '=', keyHash).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async adminKeys() {
+    return (await this.adminKeyRows().orderBy('id').execute()).map(toAdminKey);
+  }
+
+  async insertAdminKey(k: AdminKeyRecord, keyHash: string) {
+    this.touch('keys', 'admin');
+    await this.conn
+      .insertInto('admin_api_keys')
+      .values({
+        id: k.id,
+        organization_id: this.organizationId,
+        name: k.name,
+        key_hash: keyHash,
+        redacted_value: k.redactedValue,
+        created_at: k.createdAt,
+        permissions: k.permissions === null ? null : JSON.stringify(k.permissions),
+        expires_at: k.expiresAt,
+        last_used_at: null,
+        deleted_at: null,
+      })
+      .execute();
+  }
+
+  async deleteAdminKey(id: string, now: number) {
+    this.touch('keys', 'admin');
+    await this.conn.updateTable('admin_api_keys').set({ deleted_at: now }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
+  }
 
   private certificates() {
     return this.conn.selectFrom('certificates').selectAll().where('organization_id', '=', this.organizationId);
@@ -319,6 +454,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async insertCertificate(c: CertificateRecord) {
+    this.touch('certificate', c.id);
     await this.conn
       .insertInto('certificates')
       .values({
@@ -337,10 +473,12 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async renameCertificate(id: string, name: string | null) {
+    this.touch('certificate', id);
     await this.conn.updateTable('certificates').set({ name }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }
 
   async setFilter(id: string, expression: string | null, now: number) {
+    this.touch('certificate', id);
     await this.conn
       .updateTable('certificates')
       .set({ filter_expression: expression, filter_updated_at: now })
@@ -350,6 +488,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async setMode(scope: string, mode: MtlsMode | null, now: number) {
+    this.touch('mode', scope);
     await this.conn.deleteFrom('mtls_settings').where('organization_id', '=', this.organizationId).where('scope', '=', scope).execute();
     await this.conn.deleteFrom('mtls_observations').where('organization_id', '=', this.organizationId).where('scope', '=', scope).execute();
     if (mode) await this.conn.insertInto('mtls_settings').values({ organization_id: this.organizationId, scope, mode, updated_at: now }).execute();
@@ -366,6 +505,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async setCrl(certificateId: string, crl: CrlRecord | null) {
+    this.touch('certificate', certificateId);
     await this.conn.deleteFrom('certificate_crls').where('certificate_id', '=', certificateId).where('organization_id', '=', this.organizationId).execute();
     if (!crl) return;
     await this.conn
@@ -383,6 +523,8 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async deleteCertificate(id: string) {
+    this.touch('certificate', id);
+    this.touch('activations', id);
     await this.conn.deleteFrom('certificates').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }
 
@@ -398,6 +540,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async activate(scope: string, certificateIds: readonly string[], now: number) {
+    for (const id of certificateIds) this.touch('activations', id);
     if (certificateIds.length === 0) return;
     await this.conn
       .insertInto('activations')
@@ -407,6 +550,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async deactivate(scope: string, certificateIds: readonly string[]) {
+    for (const id of certificateIds) this.touch('activations', id);
     if (certificateIds.length === 0) return;
     await this.conn
       .deleteFrom('activations')
@@ -417,6 +561,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async deactivateScope(scope: string) {
+    this.touch('scope', scope);
     await this.conn.deleteFrom('activations').where('organization_id', '=', this.organizationId).where('scope', '=', scope).execute();
   }
 
@@ -432,6 +577,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async insertProject(p: ProjectRecord) {
+    this.touch('project', p.id);
     await this.conn
       .insertInto('projects')
       .values({
@@ -446,6 +592,8 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async updateProject(id: string, patch: { name?: string; externalKeyId?: string | null; archivedAt?: number }) {
+    this.touch('project', id);
+    if (patch.archivedAt !== undefined) this.touch('keys', 'project');
     const values: { name?: string; external_key_id?: string | null; archived_at?: number } = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.externalKeyId !== undefined) values.external_key_id = patch.externalKeyId;
@@ -466,6 +614,8 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async insertServiceAccount(a: ServiceAccountRecord, key: { id: string; keyHash: string; redactedValue: string } | null) {
+    this.touch('service_account', a.id);
+    if (key) this.touch('keys', 'project');
     await this.conn
       .insertInto('service_accounts')
       .values({
@@ -494,11 +644,14 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async updateServiceAccount(id: string, patch: { name?: string; role?: string }) {
+    this.touch('service_account', id);
     if (patch.name === undefined && patch.role === undefined) return;
     await this.conn.updateTable('service_accounts').set(patch).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }
 
   async deleteServiceAccount(id: string) {
+    this.touch('service_account', id);
+    this.touch('keys', 'project');
     // its key goes with it: project_api_keys cascades on delete
     await this.conn.deleteFrom('service_accounts').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }
@@ -518,6 +671,41 @@ function toCertificate(r: Row<'certificates'>): CertificateRecord {
     filterExpression: r.filter_expression,
     filterUpdatedAt: r.filter_updated_at === null ? null : Number(r.filter_updated_at),
     crl: null,
+  };
+}
+
+/** How many revisions back the change feed reaches; a snapshot older than that reloads in full. */
+const FEED_REVISIONS = 1000;
+
+/** Writes what a transaction touched under its revision, and now and then forgets what is past the feed's reach. */
+async function recordChanges(conn: Conn, organizationId: string, revision: number, changesFrom: number, touched: ReadonlySet<string>): Promise<void> {
+  if (touched.size) {
+    await conn
+      .insertInto('organization_changes')
+      .values(
+        [...touched].map((t) => {
+          const space = t.indexOf(' ');
+          return { organization_id: organizationId, revision, kind: t.slice(0, space), ref: t.slice(space + 1) };
+        }),
+      )
+      .execute();
+  }
+  if (revision - changesFrom >= 2 * FEED_REVISIONS) {
+    const from = revision - FEED_REVISIONS;
+    await conn.deleteFrom('organization_changes').where('organization_id', '=', organizationId).where('revision', '<=', from).execute();
+    await conn.updateTable('organizations').set({ changes_from: from }).where('id', '=', organizationId).execute();
+  }
+}
+
+function toAdminKey(r: Row<'admin_api_keys'>): AdminKeyRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    redactedValue: r.redacted_value,
+    createdAt: Number(r.created_at),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    permissions: r.permissions === null ? null : (JSON.parse(r.permissions) as Permission[]),
   };
 }
 

@@ -1,11 +1,14 @@
+import type { AuditEntry, AuditEvent } from '../domain/audit.js';
 import type {
   ActivationRecord,
+  Actor,
+  AdminKeyRecord,
   CertificateRecord,
   CrlRecord,
-  KeyOwner,
   MtlsMode,
   ObservedClient,
   Observations,
+  OrganizationPatch,
   OrganizationState,
   ProjectKeyOwner,
   ProjectRecord,
@@ -23,20 +26,27 @@ export interface Store {
   close(): Promise<void>;
 
   ensureOrganization(id: string, name: string, now: number): Promise<void>;
-  adminKeyOwner(keyHash: string): Promise<KeyOwner | undefined>;
+  /** The admin key with this hash, unless it was deleted. */
+  adminKeyByHash(keyHash: string): Promise<{ organizationId: string; key: AdminKeyRecord } | undefined>;
   projectKeyOwner(keyHash: string): Promise<ProjectKeyOwner | undefined>;
-  countAdminKeys(organizationId: string): Promise<number>;
-  /** Inserts the key unless one with the same hash exists. */
-  addAdminKey(key: { id: string; organizationId: string; name: string; keyHash: string; redactedValue: string; createdAt: number }): Promise<void>;
+  /** The organization's admin keys that were not deleted, by id ascending. */
+  adminKeys(organizationId: string): Promise<AdminKeyRecord[]>;
+  /** Notes when keys were last used; apart from the organization's revision (no snapshot reload). */
+  touchAdminKeys(ids: readonly string[], now: number): Promise<void>;
+  /** One page of the audit log, newest first: at most `limit + 1` entries, so the caller can tell whether more follow. */
+  auditLogs(organizationId: string, query: AuditQuery): Promise<AuditEntry[]>;
 
   loadOrganization(organizationId: string): Promise<OrganizationState>;
+  /** The rows changed since a revision, read in one transaction; null when the feed no longer reaches back that far. */
+  catchUp(organizationId: string, fromRevision: number): Promise<OrganizationPatch | null>;
   /** Adds a gateway's counts for a scope in observe mode; counted apart from the organization's revision (no snapshot reload). */
   addObservations(organizationId: string, scope: string, wouldRefuse: number, admitted: number, now: number): Promise<void>;
   observations(organizationId: string, scope: string): Promise<Observations>;
   /** Adds sightings of clients (merged with what other gateways saw), and forgets those not seen since `forgetBefore`. */
   recordClients(organizationId: string, sightings: readonly ObservedClient[], forgetBefore: number, maxPerOrganization: number): Promise<void>;
   observedClients(organizationId: string, seenSince: number): Promise<ObservedClient[]>;
-  write<T>(organizationId: string, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  /** A write transaction for the actor's organization; every change it makes records its audit event through `tx.record`. */
+  write<T>(actor: Actor, now: number, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
 
   /** Called when another connection or process may have committed a change. */
   onExternalChange(listener: () => void): () => void;
@@ -102,7 +112,32 @@ export function isStoreUnavailable(err: unknown): boolean {
 /** Raised by a store that knows it cannot be used (its file was moved away, say). */
 export class StoreUnavailable extends Error {}
 
+export interface AuditQuery {
+  readonly effectiveAt: { readonly gt?: number; readonly gte?: number; readonly lt?: number; readonly lte?: number };
+  readonly types: readonly string[];
+  readonly projectIds: readonly string[];
+  readonly actorIds: readonly string[];
+  readonly resourceIds: readonly string[];
+  /** matched by the service, not the store: no certgate actor has an email */
+  readonly actorEmails?: readonly string[];
+  readonly limit: number;
+  /** entries older than this one (the next page) */
+  readonly after?: string | undefined;
+  /** entries newer than this one (the previous page) */
+  readonly before?: string | undefined;
+}
+
 export interface WriteTransaction {
+  /** Records the audit event of a change made in this transaction: it commits or rolls back with it. */
+  record(event: AuditEvent): Promise<void>;
+
+  adminKey(id: string): Promise<AdminKeyRecord | undefined>;
+  /** Whether a key with this hash was ever stored, deleted or not. */
+  adminKeyHashKnown(keyHash: string): Promise<boolean>;
+  adminKeys(): Promise<AdminKeyRecord[]>;
+  insertAdminKey(record: AdminKeyRecord, keyHash: string): Promise<void>;
+  deleteAdminKey(id: string, now: number): Promise<void>;
+
   certificateCount(): Promise<number>;
   certificate(id: string): Promise<CertificateRecord | undefined>;
   certificateByFingerprint(fingerprint: string): Promise<CertificateRecord | undefined>;

@@ -1,6 +1,7 @@
 // Durability under kill -9: a `certgate serve` process takes concurrent writes (uploads, project creates,
 // activations) and is killed with SIGKILL at a random moment, again and again. After each restart every write it
-// acknowledged is there, whole, and the 50-certificate limit holds. CERTGATE_KILL_CYCLES sets the cycles per
+// acknowledged is there, whole, with its audit event (and no event is without its change), and the 50-certificate
+// limit holds. CERTGATE_KILL_CYCLES sets the cycles per
 // engine (CI: 4; 40 and more by hand).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -65,9 +66,24 @@ for (const engine of engines) {
           for (const id of acknowledged.certificates) assert.ok(stored.has(id), `certificate ${id} was acknowledged and is gone`);
           for (const id of acknowledged.active) assert.equal(stored.get(id), true, `certificate ${id} was acknowledged active and is not`);
           assert.ok(certificates.length <= 50);
+
+          // the audit log: an acknowledged change has its event, and no event is without its change
+          const events: any[] = [];
+          for (let after: string | undefined, page: any; (page = await get(`/v1/organization/audit_logs?limit=100${after ? `&after=${after}` : ''}`)); after = page.last_id) {
+            events.push(...page.data);
+            if (!page.has_more) break;
+          }
+          const created = (type: string) => new Set(events.filter((e) => e.type === type).map((e) => e[type].id as string));
+          const projectEvents = created('project.created');
+          const certificateEvents = created('certificate.created');
+          assert.deepEqual([...projectEvents].sort(), [...projects].sort(), 'project.created events and stored projects differ');
+          assert.deepEqual([...certificateEvents].sort(), [...stored.keys()].sort(), 'certificate.created events and stored certificates differ');
+          const activatedEvents = new Set(events.filter((e) => e.type === 'certificates.activated').flatMap((e) => e['certificates.activated'].certificates.map((c: any) => c.id)));
+          for (const id of acknowledged.active) assert.ok(activatedEvents.has(id), `activation of ${id} was acknowledged and has no event`);
+          for (const id of activatedEvents) assert.equal(stored.get(id), true, `an activation event for ${id}, which is not active`);
           assert.ok(acknowledged.projects.size > CYCLES && acknowledged.certificates.size > 0, 'the load wrote something each cycle');
           t.diagnostic(
-            `${CYCLES} kills; acknowledged and found after them: ${acknowledged.projects.size} projects, ${acknowledged.certificates.size} uploads, ${acknowledged.active.size} activations`,
+            `${CYCLES} kills; acknowledged and found after them: ${acknowledged.projects.size} projects, ${acknowledged.certificates.size} uploads, ${acknowledged.active.size} activations; ${events.length} audit events, each with its change`,
           );
         } finally {
           await server.stop();

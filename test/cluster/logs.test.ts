@@ -23,7 +23,10 @@ it('never writes a key, an Authorization header, PEM or a private key to the log
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
   let projectKey = '';
+  let createdKey = '';
   try {
+    createdKey = (await admin('/v1/organization/admin_api_keys', { name: 'logged' })).body.value;
+    assert.equal((await admin('/v1/organization/certificates', {}, createdKey)).status, 400);
     const project = (await admin('/v1/organization/projects', { name: 'logs' })).body.id;
     projectKey = (await admin(`/v1/organization/projects/${project}/service_accounts`, { name: 'svc' })).body.api_key.value;
     const cert = (await admin('/v1/organization/certificates', { certificate: ca.pem })).body.id;
@@ -52,6 +55,7 @@ it('never writes a key, an Authorization header, PEM or a private key to the log
     'admin key': ADMIN_KEY,
     'wrong admin key': 'sk-admin-wrong-do-not-log',
     'project key': projectKey,
+    'admin key made through the API': createdKey,
     'wrong project key': 'sk-svcacct-wrong-do-not-log',
     'admin key in a query string': 'sk-admin-in-a-query-do-not-log',
     'project key in a query string': 'sk-svcacct-in-a-query-do-not-log',
@@ -64,6 +68,7 @@ it('never writes a key, an Authorization header, PEM or a private key to the log
     assert.ok(secret.length > 16 && !logs.includes(secret), `the log holds the ${what}`);
   }
   assert.ok(!/authorization/i.test(logs), 'no Authorization header in the log');
+  assert.match(logs, /"actor":"key_[0-9a-z]{26}"/, 'a change names its actor by key id');
   assert.ok(!logs.includes('BEGIN'), 'no PEM in the log');
   assert.ok(!/"(url|path)":"[^"]*\?/.test(logs), 'no query string in the log');
 });

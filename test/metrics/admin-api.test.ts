@@ -51,6 +51,19 @@ for (const engine of engines) {
       }
     });
 
+    it('is readable with any admin key, whatever its permissions, and not with a deleted one', async () => {
+      const made = await server.request('POST', '/v1/organization/admin_api_keys', { name: 'scraper', permissions: ['api.audit_logs.read'] });
+      assert.equal(made.status, 200, made.text);
+      const scrapeWith = (key: string) => fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+      const ok = await scrapeWith(made.body.value);
+      assert.equal(ok.status, 200);
+      assert.ok(parsePrometheusText(await ok.text()).has('certgate_store_up'));
+      // the same key is refused where a permission it lacks is needed
+      assert.equal((await fetch(`${server.url}/v1/organization/certificates`, { headers: { authorization: `Bearer ${made.body.value}` } })).status, 401);
+      assert.equal((await server.request('DELETE', `/v1/organization/admin_api_keys/${made.body.id}`)).status, 200);
+      assert.equal((await scrapeWith(made.body.value)).status, 401);
+    });
+
     it('reports the store as up and the snapshot it serves', async () => {
       const m = await scrape();
       assert.equal(m.get('certgate_store_up')?.type, 'gauge');

@@ -44,7 +44,7 @@ describe('store engines', () => {
         await writer.recordClients('org-x', [], 0, 10);
         await new Promise((r) => setTimeout(r, 500));
         assert.equal(told, baseline, 'a counter or a sighting made another connection reload');
-        await writer.write('org-x', (tx) => tx.setMode('organization', 'observe', 11));
+        await writer.write({ organizationId: 'org-x', key: null, local: 'test' }, 11, (tx) => tx.setMode('organization', 'observe', 11));
         await within(1000, async () => told > baseline);
         assert.deepEqual(await reader.observations('org-x', 'organization'), { wouldRefuse: 0, admitted: 0, since: null }, 'a mode change restarts the counts');
         stop();

@@ -62,8 +62,8 @@ const projectItem = scopedCertificateObject('organization.project.certificate');
 export function certificateRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: UploadInput }>(
     '/v1/organization/certificates',
-    { schema: { body: uploadBody, response: { 200: certificateSchema } } },
-    async (req) => certificateObject(await uploadCertificate(rt, req.admin.organizationId, req.body)),
+    { config: { permission: 'api.mtls.write' }, schema: { body: uploadBody, response: { 200: certificateSchema } } },
+    async (req) => certificateObject(await uploadCertificate(rt, req.admin, req.body)),
   );
 
   /** A list page as JSON text, remembered for as long as the snapshot it was read from is current. */
@@ -78,14 +78,14 @@ export function certificateRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get<{ Querystring: PageQuery }>(
     '/v1/organization/certificates',
-    { schema: { querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
+    { config: { permission: 'api.mtls.read' }, schema: { querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
     async (req, reply) =>
       reply.type(JSON_TYPE).send(await listText(reply, req.admin.organizationId, ORGANIZATION_SCOPE, req.query, orgItem)),
   );
 
   app.get<{ Params: { certificate_id: string }; Querystring: { include?: string[]; 'include[]'?: string[] } }>(
     '/v1/organization/certificates/:certificate_id',
-    { schema: { params: idParams, querystring: retrieveQuery, response: { 200: certificateSchema } } },
+    { config: { permission: 'api.mtls.read' }, schema: { params: idParams, querystring: retrieveQuery, response: { 200: certificateSchema } } },
     async (req) => {
       const include = [...(req.query.include ?? []), ...(req.query['include[]'] ?? [])];
       const found = await getCertificate(rt, req.admin.organizationId, req.params.certificate_id);
@@ -95,16 +95,16 @@ export function certificateRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.post<{ Params: { certificate_id: string }; Body: { name?: string | null } | undefined }>(
     '/v1/organization/certificates/:certificate_id',
-    { schema: { params: idParams, body: renameBody, response: { 200: certificateSchema } } },
+    { config: { permission: 'api.mtls.write' }, schema: { params: idParams, body: renameBody, response: { 200: certificateSchema } } },
     async (req) =>
-      certificateObject(await renameCertificate(rt, req.admin.organizationId, req.params.certificate_id, req.body?.name)),
+      certificateObject(await renameCertificate(rt, req.admin, req.params.certificate_id, req.body?.name)),
   );
 
   app.delete<{ Params: { certificate_id: string } }>(
     '/v1/organization/certificates/:certificate_id',
-    { schema: { params: idParams } },
+    { config: { permission: 'api.mtls.write' }, schema: { params: idParams } },
     async (req) => {
-      await deleteCertificate(rt, req.admin.organizationId, req.params.certificate_id);
+      await deleteCertificate(rt, req.admin, req.params.certificate_id);
       return { id: req.params.certificate_id, object: 'certificate.deleted' };
     },
   );
@@ -113,17 +113,17 @@ export function certificateRoutes(app: FastifyInstance, rt: Runtime): void {
     const noun = active ? 'activation' : 'deactivation';
     app.post<{ Body: { certificate_ids: string[] } }>(
       `/v1/organization/certificates/${verb}`,
-      { schema: { body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
+      { config: { permission: 'api.mtls.write' }, schema: { body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
       async (req) => {
-        const items = await setActive(rt, req.admin.organizationId, ORGANIZATION_SCOPE, req.body.certificate_ids, active);
+        const items = await setActive(rt, req.admin, ORGANIZATION_SCOPE, req.body.certificate_ids, active);
         return { object: `organization.certificate.${noun}`, data: items.map(orgItem) };
       },
     );
     app.post<{ Params: { project_id: string }; Body: { certificate_ids: string[] } }>(
       `/v1/organization/projects/:project_id/certificates/${verb}`,
-      { schema: { params: projectParams, body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
+      { config: { permission: 'api.mtls.write' }, schema: { params: projectParams, body: toggleBody, response: { 200: togglesSchema(certificateSchema) } } },
       async (req) => {
-        const items = await setActive(rt, req.admin.organizationId, req.params.project_id, req.body.certificate_ids, active);
+        const items = await setActive(rt, req.admin, req.params.project_id, req.body.certificate_ids, active);
         return { object: `organization.project.certificate.${noun}`, data: items.map(projectItem) };
       },
     );
@@ -131,7 +131,7 @@ export function certificateRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get<{ Params: { project_id: string }; Querystring: PageQuery }>(
     '/v1/organization/projects/:project_id/certificates',
-    { schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
+    { config: { permission: 'api.mtls.read' }, schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(certificateSchema) } } },
     async (req, reply) =>
       reply.type(JSON_TYPE).send(await listText(reply, req.admin.organizationId, req.params.project_id, req.query, projectItem)),
   );

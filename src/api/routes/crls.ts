@@ -34,13 +34,13 @@ function crlObject(c: CertificateCrl) {
 type Params = { certificate_id: string };
 
 export function crlRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get<{ Params: Params }>(path, { schema: { params, response: { 200: crlSchema } } }, async (req) =>
+  app.get<{ Params: Params }>(path, { config: { permission: 'api.mtls.read' }, schema: { params, response: { 200: crlSchema } } }, async (req) =>
     crlObject(await getCrl(rt, req.admin.organizationId, req.params.certificate_id)),
   );
-  app.put<{ Params: Params; Body: { crl: string } }>(path, { bodyLimit: 2 * 1024 * 1024, schema: { params, body: putBody, response: { 200: crlSchema } } }, async (req) =>
-    crlObject(await putCrl(rt, req.admin.organizationId, req.params.certificate_id, req.body.crl)),
+  app.put<{ Params: Params; Body: { crl: string } }>(path, { config: { permission: 'api.mtls.write' }, bodyLimit: 2 * 1024 * 1024, schema: { params, body: putBody, response: { 200: crlSchema } } }, async (req) =>
+    crlObject(await putCrl(rt, req.admin, req.params.certificate_id, req.body.crl)),
   );
-  app.delete<{ Params: Params }>(path, { schema: { params, response: { 200: crlSchema } } }, async (req) =>
-    crlObject(await deleteCrl(rt, req.admin.organizationId, req.params.certificate_id)),
+  app.delete<{ Params: Params }>(path, { config: { permission: 'api.mtls.write' }, schema: { params, response: { 200: crlSchema } } }, async (req) =>
+    crlObject(await deleteCrl(rt, req.admin, req.params.certificate_id)),
   );
 }

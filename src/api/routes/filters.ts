@@ -32,15 +32,15 @@ function filterObject(f: CertificateFilter) {
 type Params = { certificate_id: string };
 
 export function filterRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get<{ Params: Params }>(path, { schema: { params, response: { 200: filterSchema } } }, async (req) =>
+  app.get<{ Params: Params }>(path, { config: { permission: 'api.mtls.read' }, schema: { params, response: { 200: filterSchema } } }, async (req) =>
     filterObject(await getFilter(rt, req.admin.organizationId, req.params.certificate_id)),
   );
 
-  app.put<{ Params: Params; Body: { expression: string } }>(path, { schema: { params, body: putBody, response: { 200: filterSchema } } }, async (req) =>
-    filterObject(await setFilter(rt, req.admin.organizationId, req.params.certificate_id, req.body.expression)),
+  app.put<{ Params: Params; Body: { expression: string } }>(path, { config: { permission: 'api.mtls.write' }, schema: { params, body: putBody, response: { 200: filterSchema } } }, async (req) =>
+    filterObject(await setFilter(rt, req.admin, req.params.certificate_id, req.body.expression)),
   );
 
-  app.delete<{ Params: Params }>(path, { schema: { params, response: { 200: filterSchema } } }, async (req) =>
-    filterObject(await setFilter(rt, req.admin.organizationId, req.params.certificate_id, null)),
+  app.delete<{ Params: Params }>(path, { config: { permission: 'api.mtls.write' }, schema: { params, response: { 200: filterSchema } } }, async (req) =>
+    filterObject(await setFilter(rt, req.admin, req.params.certificate_id, null)),
   );
 }

@@ -27,18 +27,18 @@ function settingsObject(s: MtlsSettings) {
 }
 
 export function mtlsSettingsRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.get('/v1/organization/mtls_settings', { schema: { response: { 200: settingsSchema } } }, async (req) =>
+  app.get('/v1/organization/mtls_settings', { config: { permission: 'api.mtls.read' }, schema: { response: { 200: settingsSchema } } }, async (req) =>
     settingsObject(await getSettings(rt, req.admin.organizationId, null)),
   );
-  app.post<{ Body: { mode: MtlsMode | null } }>('/v1/organization/mtls_settings', { schema: { body, response: { 200: settingsSchema } } }, async (req) =>
-    settingsObject(await setMode(rt, req.admin.organizationId, null, req.body.mode)),
+  app.post<{ Body: { mode: MtlsMode | null } }>('/v1/organization/mtls_settings', { config: { permission: 'api.mtls.write' }, schema: { body, response: { 200: settingsSchema } } }, async (req) =>
+    settingsObject(await setMode(rt, req.admin, null, req.body.mode)),
   );
-  app.get<{ Params: { project_id: string } }>('/v1/organization/projects/:project_id/mtls_settings', { schema: { params, response: { 200: settingsSchema } } }, async (req) =>
+  app.get<{ Params: { project_id: string } }>('/v1/organization/projects/:project_id/mtls_settings', { config: { permission: 'api.mtls.read' }, schema: { params, response: { 200: settingsSchema } } }, async (req) =>
     settingsObject(await getSettings(rt, req.admin.organizationId, req.params.project_id)),
   );
   app.post<{ Params: { project_id: string }; Body: { mode: MtlsMode | null } }>(
     '/v1/organization/projects/:project_id/mtls_settings',
-    { schema: { params, body, response: { 200: settingsSchema } } },
-    async (req) => settingsObject(await setMode(rt, req.admin.organizationId, req.params.project_id, req.body.mode)),
+    { config: { permission: 'api.mtls.write' }, schema: { params, body, response: { 200: settingsSchema } } },
+    async (req) => settingsObject(await setMode(rt, req.admin, req.params.project_id, req.body.mode)),
   );
 }

@@ -37,7 +37,7 @@ const previewSchema = {
 
 /** "Who would this lock out?": a certgate extension, answered from the clients the gateways have seen. */
 export function previewRoutes(app: FastifyInstance, rt: Runtime): void {
-  app.post<{ Body: PreviewRequest }>('/v1/organization/certificates/preview', { schema: { body, response: { 200: previewSchema } } }, async (req) => {
+  app.post<{ Body: PreviewRequest }>('/v1/organization/certificates/preview', { config: { permission: 'api.mtls.read' }, schema: { body, response: { 200: previewSchema } } }, async (req) => {
     const { wouldRefuse, wouldAdmit } = await previewChange(rt, req.admin.organizationId, req.body);
     return {
       object: 'certificate.preview',

@@ -38,13 +38,13 @@ type UpdateBody = { name?: string | null; external_key_id?: string | null };
 export function projectRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: CreateBody }>(
     '/v1/organization/projects',
-    { schema: { body: createBody, response: { 200: projectSchema } } },
-    async (req) => projectObject(await createProject(rt, req.admin.organizationId, req.body)),
+    { config: { permission: 'api.management.write' }, schema: { body: createBody, response: { 200: projectSchema } } },
+    async (req) => projectObject(await createProject(rt, req.admin, req.body)),
   );
 
   app.get<{ Querystring: PageQuery & { include_archived?: boolean } }>(
     '/v1/organization/projects',
-    { schema: { querystring: listQuery, response: { 200: listSchema(projectSchema) } } },
+    { config: { permission: 'api.management.read' }, schema: { querystring: listQuery, response: { 200: listSchema(projectSchema) } } },
     async (req) => {
       const page = await listProjects(rt, req.admin.organizationId, pageRequest(req.query, 'asc'), req.query.include_archived ?? false);
       return { object: 'list', ...page, data: page.data.map(projectObject) };
@@ -53,19 +53,19 @@ export function projectRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get<{ Params: { project_id: string } }>(
     '/v1/organization/projects/:project_id',
-    { schema: { params, response: { 200: projectSchema } } },
+    { config: { permission: 'api.management.read' }, schema: { params, response: { 200: projectSchema } } },
     async (req) => projectObject(await getProject(rt, req.admin.organizationId, req.params.project_id)),
   );
 
   app.post<{ Params: { project_id: string }; Body: UpdateBody | undefined }>(
     '/v1/organization/projects/:project_id',
-    { schema: { params, body: updateBody, response: { 200: projectSchema } } },
-    async (req) => projectObject(await updateProject(rt, req.admin.organizationId, req.params.project_id, req.body ?? {})),
+    { config: { permission: 'api.management.write' }, schema: { params, body: updateBody, response: { 200: projectSchema } } },
+    async (req) => projectObject(await updateProject(rt, req.admin, req.params.project_id, req.body ?? {})),
   );
 
   app.post<{ Params: { project_id: string } }>(
     '/v1/organization/projects/:project_id/archive',
-    { schema: { params, response: { 200: projectSchema } } },
-    async (req) => projectObject(await archiveProject(rt, req.admin.organizationId, req.params.project_id)),
+    { config: { permission: 'api.management.write' }, schema: { params, response: { 200: projectSchema } } },
+    async (req) => projectObject(await archiveProject(rt, req.admin, req.params.project_id)),
   );
 }

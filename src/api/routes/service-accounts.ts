@@ -46,9 +46,9 @@ type AccountParams = { project_id: string; service_account_id: string };
 export function serviceAccountRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Params: { project_id: string }; Body: { name: string; create_service_account_only?: boolean | null } }>(
     base,
-    { schema: { params: projectParams, body: createBody, response: { 200: createdSchema } } },
+    { config: { permission: 'api.management.write' }, schema: { params: projectParams, body: createBody, response: { 200: createdSchema } } },
     async (req) => {
-      const { account, apiKey } = await createServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.body);
+      const { account, apiKey } = await createServiceAccount(rt, req.admin, req.params.project_id, req.body);
       return {
         ...accountObject(account),
         api_key: apiKey && {
@@ -64,7 +64,7 @@ export function serviceAccountRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get<{ Params: { project_id: string }; Querystring: PageQuery }>(
     base,
-    { schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(accountSchema) } } },
+    { config: { permission: 'api.management.read' }, schema: { params: projectParams, querystring: pageQuery, response: { 200: listSchema(accountSchema) } } },
     async (req) => {
       const page = await listServiceAccounts(rt, req.admin.organizationId, req.params.project_id, pageRequest(req.query, 'asc'));
       return { object: 'list', ...page, data: page.data.map(accountObject) };
@@ -73,19 +73,19 @@ export function serviceAccountRoutes(app: FastifyInstance, rt: Runtime): void {
 
   app.get<{ Params: AccountParams }>(
     `${base}/:service_account_id`,
-    { schema: { params: accountParams, response: { 200: accountSchema } } },
+    { config: { permission: 'api.management.read' }, schema: { params: accountParams, response: { 200: accountSchema } } },
     async (req) => accountObject(await getServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.params.service_account_id)),
   );
 
   app.post<{ Params: AccountParams; Body: { name?: string; role?: 'member' | 'owner' } | undefined }>(
     `${base}/:service_account_id`,
-    { schema: { params: accountParams, body: updateBody, response: { 200: accountSchema } } },
+    { config: { permission: 'api.management.write' }, schema: { params: accountParams, body: updateBody, response: { 200: accountSchema } } },
     async (req) =>
-      accountObject(await updateServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.params.service_account_id, req.body ?? {})),
+      accountObject(await updateServiceAccount(rt, req.admin, req.params.project_id, req.params.service_account_id, req.body ?? {})),
   );
 
-  app.delete<{ Params: AccountParams }>(`${base}/:service_account_id`, { schema: { params: accountParams } }, async (req) => {
-    await deleteServiceAccount(rt, req.admin.organizationId, req.params.project_id, req.params.service_account_id);
+  app.delete<{ Params: AccountParams }>(`${base}/:service_account_id`, { config: { permission: 'api.management.write' }, schema: { params: accountParams } }, async (req) => {
+    await deleteServiceAccount(rt, req.admin, req.params.project_id, req.params.service_account_id);
     return { object: 'organization.project.service_account.deleted', id: req.params.service_account_id, deleted: true };
   });
 }

@@ -48,7 +48,7 @@ export function verdictObject(v: Verdict) {
 export function verifyRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: { certificate: string; project_id?: string | null } }>(
     '/v1/organization/certificates/verify',
-    { schema: { body, response: { 200: verdictSchema } } },
+    { config: { permission: 'api.mtls.read' }, schema: { body, response: { 200: verdictSchema } } },
     async (req) => {
       const chain = certificatesFromPem(req.body.certificate);
       const admission = await admitInScope(rt, { organizationId: req.admin.organizationId, projectId: req.body.project_id ?? null }, { chain: () => chain });

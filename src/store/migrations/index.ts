@@ -4,6 +4,8 @@ import * as certificateFilters from './002_certificate_filters.js';
 import * as certificateCrls from './003_certificate_crls.js';
 import * as mtlsSettings from './004_mtls_settings.js';
 import * as observedClients from './005_observed_clients.js';
+import * as adminKeysAndAuditLog from './006_admin_keys_and_audit_log.js';
+import * as organizationChanges from './007_organization_changes.js';
 
 export interface Migration {
   readonly name: string;
@@ -17,4 +19,6 @@ export const migrations: readonly Migration[] = [
   { name: '003_certificate_crls', up: certificateCrls.up },
   { name: '004_mtls_settings', up: mtlsSettings.up },
   { name: '005_observed_clients', up: observedClients.up },
+  { name: '006_admin_keys_and_audit_log', up: adminKeysAndAuditLog.up },
+  { name: '007_organization_changes', up: organizationChanges.up },
 ];
