@@ -9,6 +9,7 @@ import { requireAdminKey, requirePermissionOnEveryRoute } from './auth.js';
 import { adminKeyRoutes } from './routes/admin-keys.js';
 import { auditLogRoutes } from './routes/audit-logs.js';
 import { handleError } from './errors.js';
+import { describeApi } from './openapi.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceAccountRoutes } from './routes/service-accounts.js';
@@ -87,6 +88,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
   app.addSchema({ $id: 'error', ...errorResponse });
+  // GET /v1/openapi.json, made from every route registered below it; outside the /v1 plugin, so no key is needed
+  describeApi(app);
   metricsRoutes(app, deps.rt);
 
   app.get('/healthz', async () => ({ status: 'ok' }));

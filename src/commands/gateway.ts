@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { GatewayConfig } from '../config.js';
 import { Gateway } from '../gateway/server.js';
-import { selfSignedLocalhost } from '../gateway/self-signed.js';
+import { saveGatewayCertificate, selfSignedLocalhost } from '../gateway/self-signed.js';
+import { listenError } from '../http/listen-error.js';
 import { GatewayMetrics } from '../metrics/gateway.js';
 import { MetricsListener } from '../metrics/listener.js';
 import { runtimeRegistry } from '../metrics/registry.js';
@@ -22,11 +23,20 @@ export interface RunningGateway {
 export async function startGateway(config: GatewayConfig, options: RuntimeOptions & { quiet?: boolean; tls?: { cert: string; key: string } } = {}): Promise<RunningGateway> {
   const log = pino({ level: options.quiet ? 'silent' : config.logLevel });
   let tls = options.tls;
+  let caFile: string | undefined;
   if (!tls && config.tlsCert && config.tlsKey) {
     tls = { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
   } else if (!tls) {
     tls = await selfSignedLocalhost();
-    log.warn('no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only');
+    try {
+      caFile = saveGatewayCertificate(config.dataDir, tls.cert);
+    } catch (err) {
+      log.warn({ dataDir: config.dataDir, error: (err as Error).message }, 'could not write the generated certificate into the data directory');
+    }
+    log.warn(
+      { ca: caFile },
+      `no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only${caFile ? `; clients trust it with ca: ${caFile}` : ''}`,
+    );
   }
   const rt = await openRuntime(config, options);
   const stopAlerts = await startExpiryAlerts(rt, config.expiryWarningDays, log);
@@ -44,14 +54,23 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     ...(registry ? { metrics: new GatewayMetrics(registry) } : {}),
   });
   const metrics = registry && config.metrics ? new MetricsListener(registry, config.metrics.host, config.metrics.port) : undefined;
-  const metricsUrl = await metrics?.listen();
+  const metricsUrl = await metrics?.listen().catch(async (err: unknown) => {
+    stopAlerts();
+    await rt.close();
+    throw listenError(err, config.metrics!.host, config.metrics!.port, { host: '--metrics-host', port: '--metrics-port' });
+  });
   if (metricsUrl) log.info({ metrics: metricsUrl }, 'metrics listening (plain HTTP, no authentication: keep it on a private address)');
-  const url = await gateway.listen().catch(async (err: unknown) => {
+  let url: string;
+  try {
+    url = await gateway.listen();
+  } catch (err) {
     stopAlerts();
     await metrics?.close();
-    throw err;
-  });
-  log.info({ url, upstream: new URL(config.upstreamUrl).origin }, 'gateway listening');
+    await gateway.close().catch(() => undefined);
+    await rt.close();
+    throw listenError(err, config.host, config.port);
+  }
+  log.info({ url, upstream: new URL(config.upstreamUrl).origin, ...(caFile ? { ca: caFile } : {}) }, caFile ? `gateway listening; its certificate for clients' ca is ${caFile}` : 'gateway listening');
   return {
     url,
     metricsUrl,

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { toPem } from '../domain/x509/pem.js';
 
@@ -30,4 +32,20 @@ export async function selfSignedLocalhost(): Promise<{ cert: string; key: string
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   return { cert: cert.toString('pem'), key: toPem('PRIVATE KEY', pkcs8) };
+}
+
+/** Where the gateway leaves its generated certificate for clients to trust (`ca`), in the data directory. */
+export const GATEWAY_CERT_FILE = 'gateway-cert.pem';
+
+/**
+ * Writes the generated certificate (never its key) into dir, whole or not at all, and answers its path: the file
+ * a client passes as `ca` (curl --cacert, undici's connect.ca) to reach this gateway without -k.
+ */
+export function saveGatewayCertificate(dir: string, cert: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, GATEWAY_CERT_FILE);
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, cert, { mode: 0o644 });
+  renameSync(partial, file);
+  return file;
 }

@@ -19,6 +19,10 @@ export function openPostgresStore(url: string, options: { poolSize?: number; sta
     connectionTimeoutMillis: 5_000,
   });
   pool.on('error', () => undefined); // an idle client's error; the pool replaces it
+  // A client checked out between two queries (inside a transaction) has no listener of the pool's: a backend
+  // terminated then would raise an uncaught 'error'. Its next query fails instead (an outage, a 503), and the
+  // pool drops it when it comes back unqueryable.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const listeners = new Set<Listener>();
 

@@ -1,6 +1,8 @@
 // The gateway's metrics port: off by default, on loopback when asked for, and
 // its decision counters move with each request admitted, refused or let through in observe mode.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gatewayConfig } from '../../src/config.js';
 import { engines } from '../support/engines.js';
@@ -104,6 +106,24 @@ for (const engine of engines) {
     });
   });
 }
+
+describe('gateway with a metrics port already taken', () => {
+  it('refuses to start with one line naming --metrics-port', async () => {
+    const place = await engines[0]!.fresh();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      await assert.rejects(startTestGateway(place, 'http://127.0.0.1:9', undefined, ['--metrics-port', port]), (err: Error) => {
+        assert.match(err.message, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use .*--metrics-port`));
+        return true;
+      });
+    } finally {
+      taken.close();
+      await place.drop();
+    }
+  });
+});
 
 describe('gateway without --metrics-port', () => {
   it('has no metrics listener', async () => {
