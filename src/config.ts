@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 
+import { DEFAULT_EXPIRY_WARNING_DAYS } from './domain/expiry.js';
 import { CLIENT_ID_SOURCES, type ClientIdSource } from './domain/identity.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './http/connections.js';
 
@@ -11,6 +12,8 @@ export interface ServeConfig {
   readonly databaseUrl: string | undefined;
   readonly adminKey: string | undefined;
   readonly logLevel: string;
+  /** active anchors expiring within this many days are logged as a warning */
+  readonly expiryWarningDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -100,6 +103,17 @@ function connectionLimits(o: Options<keyof typeof connectionOptions>): Connectio
   };
 }
 
+/** The expiry warning's window, for both servers. */
+export const expiryOptions = {
+  expiryWarningDays: { flag: 'expiry-warning-days', env: 'CERTGATE_EXPIRY_WARNING_DAYS', fallback: String(DEFAULT_EXPIRY_WARNING_DAYS), help: 'warn (at start, then daily) of active anchors that expire within this many days' },
+} as const;
+
+function warningDays(value: string | undefined, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new ConfigError(`${name} must be a whole number of days between 0 and 3650, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 export const storeOptions = {
   dataDir: { flag: 'data-dir', env: 'CERTGATE_DATA_DIR', fallback: './data', help: 'directory of the SQLite store' },
   databaseUrl: { flag: 'database-url', env: 'CERTGATE_DATABASE_URL', help: 'PostgreSQL URL (postgres://…); replaces --data-dir' },
@@ -112,6 +126,7 @@ export const serveOptions = {
   adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY', help: 'an owner admin key to accept (16+ characters); one is made and printed at first start without it' },
   ...storeOptions,
   ...connectionOptions,
+  ...expiryOptions,
 } as const;
 
 export const SERVE_HELP = optionsHelp('certgate serve [options]', 'Runs the admin API (/v1/organization/…), OpenAI\'s Certificates admin API and certgate\'s extensions.', serveOptions);
@@ -127,6 +142,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     databaseUrl: o.databaseUrl,
     adminKey: o.adminKey,
     logLevel: o.logLevel!,
+    expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
   };
 }
 
@@ -142,6 +158,9 @@ export interface GatewayConfig {
   readonly tlsKey: string | undefined;
   readonly logLevel: string;
   readonly clientIdHeader: { readonly name: string; readonly from: ClientIdSource } | undefined;
+  /** the plain-HTTP metrics listener, off unless a port is given */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly expiryWarningDays: number;
 }
 
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
@@ -156,8 +175,11 @@ export const gatewayOptions = {
   tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY', help: 'its private key (PEM)' },
   clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER', help: 'one more header carrying the verified client\'s id upstream (e.g. x-mtls-client-id)' },
   clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint', help: `what that header carries: ${CLIENT_ID_SOURCES.join(', ')}` },
+  metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT', help: 'serve GET /metrics over plain HTTP on this port, without authentication (off when unset)' },
+  metricsHost: { flag: 'metrics-host', env: 'CERTGATE_METRICS_HOST', fallback: '127.0.0.1', help: 'address of the metrics listener: keep it private' },
   ...storeOptions,
   ...connectionOptions,
+  ...expiryOptions,
 } as const;
 
 export const GATEWAY_HELP = optionsHelp(
@@ -200,6 +222,8 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     tlsKey: o.tlsKey,
     logLevel: o.logLevel!,
     clientIdHeader,
+    metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, o.$name.metricsPort) },
+    expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
   };
 }
 

@@ -21,6 +21,8 @@ export interface Runtime {
   snapshot(organizationId: string): Promise<OrganizationSnapshot>;
   /** A fresh load, for when a reader knows its snapshot is behind the database (a key names a project it lacks). */
   reload(organizationId: string): Promise<OrganizationSnapshot>;
+  /** For metrics: snapshots loaded so far, and when this organization's last one was loaded (ms since the epoch). */
+  snapshotStats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null };
   /** A value derived from the current snapshot, computed once per snapshot and key. */
   memo<T>(organizationId: string, key: string, derive: (snapshot: OrganizationSnapshot) => T): Promise<T>;
   /** A write transaction for the actor's organization, its changes audited under the actor; the snapshot is dropped once it ends. */
@@ -55,6 +57,7 @@ export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime
     nowSeconds: () => Math.floor(clock().getTime() / 1000),
     snapshot: (organizationId) => snapshots.get(organizationId),
     reload: (organizationId) => snapshots.reload(organizationId),
+    snapshotStats: (organizationId) => snapshots.stats(organizationId),
     memo: (organizationId, key, derive) => snapshots.memo(organizationId, key, derive),
     async write(by, work) {
       try {

@@ -20,6 +20,7 @@ import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
 import { previewRoutes } from './routes/preview.js';
 import { consoleRoutes } from './routes/console.js';
 import { errorResponse } from './wire.js';
+import { metricsRoutes } from '../metrics/admin-api.js';
 
 export interface AppDeps {
   readonly rt: Runtime;
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema({ $id: 'error', ...errorResponse });
   // GET /v1/openapi.json, made from every route registered below it; outside the /v1 plugin, so no key is needed
   describeApi(app);
+  metricsRoutes(app, deps.rt);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

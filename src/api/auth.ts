@@ -15,17 +15,20 @@ declare module 'fastify' {
   }
 }
 
-/** onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission. */
-export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number) {
+/**
+ * onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission.
+ * With `anyPermission` (GET /metrics), any unexpired admin key will do.
+ */
+export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, anyPermission = false) {
   const admit = (request: FastifyRequest, reply: FastifyReply, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
     if (!owner) return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
     if (owner.expiresAt !== null && owner.expiresAt <= nowSeconds()) {
       return done(new ApiError('invalid_api_key', `This admin API key (${owner.key.redactedValue}) expired at ${new Date(owner.expiresAt * 1000).toISOString()}. Create a new one.`));
     }
     const needed = request.routeOptions.config.permission;
-    if (needed === undefined) return done(new ApiError('internal_error', 'This route names no permission.'));
+    if (needed === undefined && !anyPermission) return done(new ApiError('internal_error', 'This route names no permission.'));
     keys.noteUse(owner.key.id);
-    if (!owner.permissions.has(needed)) return done(missingPermission(needed));
+    if (needed !== undefined && !owner.permissions.has(needed)) return done(missingPermission(needed));
     request.admin = owner;
     if (request.method !== 'GET') {
       // a change's log lines name who made it: the key's id, never its value

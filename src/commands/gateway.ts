@@ -4,10 +4,16 @@ import type { GatewayConfig } from '../config.js';
 import { Gateway } from '../gateway/server.js';
 import { saveGatewayCertificate, selfSignedLocalhost } from '../gateway/self-signed.js';
 import { listenError } from '../http/listen-error.js';
+import { GatewayMetrics } from '../metrics/gateway.js';
+import { MetricsListener } from '../metrics/listener.js';
+import { runtimeRegistry } from '../metrics/registry.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { startExpiryAlerts } from '../services/expiry-alerts.js';
 
 export interface RunningGateway {
   readonly url: string;
+  /** the metrics listener's URL, when --metrics-port is set */
+  readonly metricsUrl: string | undefined;
   readonly gateway: Gateway;
   readonly rt: Runtime;
   close(): Promise<void>;
@@ -33,6 +39,9 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     );
   }
   const rt = await openRuntime(config, options);
+  const stopAlerts = await startExpiryAlerts(rt, config.expiryWarningDays, log);
+  // metrics cost the data plane nothing unless they are asked for
+  const registry = config.metrics ? runtimeRegistry(rt) : undefined;
   const gateway = new Gateway(rt, {
     host: config.host,
     port: config.port,
@@ -42,11 +51,21 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     log: (entry) => log.info(entry),
     limits: config.limits,
     ...(config.clientIdHeader ? { clientIdHeader: config.clientIdHeader } : {}),
+    ...(registry ? { metrics: new GatewayMetrics(registry) } : {}),
   });
+  const metrics = registry && config.metrics ? new MetricsListener(registry, config.metrics.host, config.metrics.port) : undefined;
+  const metricsUrl = await metrics?.listen().catch(async (err: unknown) => {
+    stopAlerts();
+    await rt.close();
+    throw listenError(err, config.metrics!.host, config.metrics!.port, { host: '--metrics-host', port: '--metrics-port' });
+  });
+  if (metricsUrl) log.info({ metrics: metricsUrl }, 'metrics listening (plain HTTP, no authentication: keep it on a private address)');
   let url: string;
   try {
     url = await gateway.listen();
   } catch (err) {
+    stopAlerts();
+    await metrics?.close();
     await gateway.close().catch(() => undefined);
     await rt.close();
     throw listenError(err, config.host, config.port);
@@ -54,9 +73,12 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   log.info({ url, upstream: new URL(config.upstreamUrl).origin, ...(caFile ? { ca: caFile } : {}) }, caFile ? `gateway listening; its certificate for clients' ca is ${caFile}` : 'gateway listening');
   return {
     url,
+    metricsUrl,
     gateway,
     rt,
     async close() {
+      stopAlerts();
+      await metrics?.close();
       await gateway.close();
       await rt.close();
     },

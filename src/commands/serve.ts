@@ -5,6 +5,7 @@ import { DEFAULT_ORGANIZATION_ID, type Actor } from '../domain/model.js';
 import { createAdminKey, ensureConfiguredKey } from '../services/admin-keys.js';
 import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { startExpiryAlerts } from '../services/expiry-alerts.js';
 
 /** What a server starting on its own acts as, in the audit log. */
 const SERVE: Actor = { organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'certgate serve' };
@@ -57,9 +58,11 @@ export async function startServer(
   const announce = options.announce ?? ((text: string) => process.stdout.write(text));
   await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
+  const stopAlerts = await startExpiryAlerts(rt, config.expiryWarningDays, app.log);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    stopAlerts();
     await app.close();
     await rt.close();
     throw listenError(err, config.host, config.port);
@@ -71,6 +74,7 @@ export async function startServer(
     rt,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     async close() {
+      stopAlerts();
       await app.close();
       await rt.close();
     },

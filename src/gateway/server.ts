@@ -5,10 +5,12 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Verdict } from '../domain/checks/client.js';
 import { ApiError } from '../domain/errors.js';
+import { ORGANIZATION_SCOPE } from '../domain/model.js';
 import { CERTIFICATE_ID_HEADER, clientId, forwardedClientCert, FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, type ClientIdSource } from '../domain/identity.js';
 import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
+import { NONE, type GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
 import { TrafficRecorder } from '../state/traffic.js';
@@ -28,6 +30,8 @@ export interface GatewayOptions {
   readonly limits?: ConnectionLimits;
   /** one more header carrying the verified client's id (e.g. x-mtls-client-id for LiteLLM), and what it holds */
   readonly clientIdHeader?: { readonly name: string; readonly from: ClientIdSource };
+  /** counts each decision and times it */
+  readonly metrics?: GatewayMetrics;
 }
 
 const MAX_CHAIN = 10;
@@ -123,6 +127,7 @@ export class Gateway {
       if (this.rt.store.ready()) return this.status(res, requestId, '{"status":"ready"}');
       return sendError(res, new ApiError('not_ready', 'The database connection is down; the gateway enforces the anchors it last knew and is reconnecting.'), requestId);
     }
+    const started = performance.now();
     const socket = req.socket as TLSSocket;
     let presented = presentations.get(socket);
     if (!presented) presentations.set(socket, (presented = presentedOn(socket)));
@@ -139,7 +144,9 @@ export class Gateway {
       });
       // The request body is not wanted; drain it so the connection stays usable.
       req.resume();
-      return sendError(res, admission.error, requestId);
+      sendError(res, admission.error, requestId);
+      this.options.metrics?.decided('refused', admission.error.code, admission.reason, admission.owner?.projectId ?? ORGANIZATION_SCOPE, started);
+      return;
     }
     let headers = this.identity(admission.verdict, admission.owner?.projectId);
     if (admission.owner) {
@@ -167,6 +174,9 @@ export class Gateway {
       if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
       else res.destroy();
     }
+    const scope = admission.owner?.projectId ?? ORGANIZATION_SCOPE;
+    if (observed?.wouldRefuse) this.options.metrics?.decided('would_refuse', observed.wouldRefuse, admission.verdict.refusal?.reason ?? NONE, scope, started);
+    else this.options.metrics?.decided('admitted', NONE, NONE, scope, started);
   }
 
   /** x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate. */

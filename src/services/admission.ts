@@ -32,7 +32,7 @@ export interface Observed {
 
 export type Admission =
   | { readonly admitted: true; readonly verdict: Verdict; readonly owner: ProjectKeyOwner | null; readonly observed?: Observed }
-  | { readonly admitted: false; readonly error: ApiError; readonly reason: string; readonly verdict: Verdict | null };
+  | { readonly admitted: false; readonly error: ApiError; readonly reason: string; readonly verdict: Verdict | null; readonly owner?: ProjectKeyOwner | null };
 
 const perConnection = new WeakMap<object, { anchors: readonly TrustAnchor[]; verdict: Verdict }>();
 /** A kept-alive connection sends the same Authorization header request after request: resolved once per key generation. */
@@ -66,7 +66,7 @@ function cachedVerdict(presented: Presented, anchors: readonly TrustAnchor[], no
 function judged(verdict: Verdict, owner: ProjectKeyOwner | null): Admission {
   if (!verdict.refusal) return { admitted: true, verdict, owner };
   const { code, reason, message } = verdict.refusal;
-  return { admitted: false, error: new ApiError(code, `${message} (reason: ${reason})`), reason, verdict };
+  return { admitted: false, error: new ApiError(code, `${message} (reason: ${reason})`), reason, verdict, owner };
 }
 
 const refused = (error: ApiError, reason: string): Admission => ({ admitted: false, error, reason, verdict: null });
@@ -74,7 +74,7 @@ const refused = (error: ApiError, reason: string): Admission => ({ admitted: fal
 const ARCHIVED = 'The project is archived or deleted; its keys can no longer be used.';
 
 /** Project stage, the same for every caller: a project that is gone or archived admits nothing (OpenAI answers 401 for its keys). */
-function unusableProject(message: string): Admission {
+function unusableProject(message: string, owner: ProjectKeyOwner | null = null): Admission {
   const verdict: Verdict = {
     required: true,
     accepted: false,
@@ -86,7 +86,7 @@ function unusableProject(message: string): Admission {
     direct: false,
     leaf: null,
   };
-  return { admitted: false, error: new ApiError('invalid_api_key', message), reason: 'archived_project', verdict };
+  return { admitted: false, error: new ApiError('invalid_api_key', message), reason: 'archived_project', verdict, owner };
 }
 
 /** A request at the gateway: its Authorization header names the project. */
@@ -107,7 +107,7 @@ export async function admitRequest(rt: Runtime, authorization: string | undefine
   let snapshot = await rt.snapshot(owner.organizationId);
   if (!snapshot.project(owner.projectId)) snapshot = await rt.reload(owner.organizationId);
   const project = snapshot.project(owner.projectId);
-  if (!project || project.archivedAt !== null) return unusableProject(ARCHIVED);
+  if (!project || project.archivedAt !== null) return unusableProject(ARCHIVED, owner);
   const verdict = cachedVerdict(presented, rt.anchors.inForce(snapshot, owner.projectId), rt.now());
   const { mode, scope } = snapshot.modeFor(owner.projectId);
   if (mode === 'observe' && verdict.required) {

@@ -1,5 +1,6 @@
 import { ORGANIZATION_SCOPE } from '../domain/model.js';
 import type {
+  ActivationRecord,
   MtlsMode,
   CertificateRecord,
   OrganizationPatch,
@@ -108,6 +109,11 @@ export class OrganizationSnapshot {
   /** Ids of the certificates active in a scope (ORGANIZATION_SCOPE or a project id). */
   activeIn(scope: string): ReadonlySet<string> {
     return this.activeByScope.get(scope) ?? NONE;
+  }
+
+  /** The activations that gate something: the organization's, and those of projects not archived. */
+  liveActivations(): readonly ActivationRecord[] {
+    return this.state.activations.filter((a) => a.scope === ORGANIZATION_SCOPE || this.projectById.get(a.scope)?.archivedAt === null);
   }
 
 }

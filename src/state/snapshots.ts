@@ -29,6 +29,9 @@ export class Snapshots {
   private readonly patchListeners = new Set<(previous: OrganizationSnapshot, next: OrganizationSnapshot, patch: OrganizationPatch) => void>();
   private readonly stopWatching: () => void;
   private readonly memos = new WeakMap<OrganizationSnapshot, Map<string, unknown>>();
+  /** for metrics: loads and catch-ups that succeeded, and when each organization's was last brought up to date (ms since the epoch) */
+  private loads = 0;
+  private readonly loadedAt = new Map<string, number>();
 
   constructor(private readonly store: Store) {
     this.stopWatching = store.onExternalChange(() => this.invalidateAll());
@@ -69,6 +72,8 @@ export class Snapshots {
         // a load that began before a later one may finish after it: keep the newest as the fallback
         const last = this.lastGood.get(organizationId);
         if (!last || last.revision <= snapshot.revision) this.lastGood.set(organizationId, snapshot);
+        this.loads++;
+        this.loadedAt.set(organizationId, Date.now());
         return snapshot;
       },
       (err: unknown) => {
@@ -105,6 +110,11 @@ export class Snapshots {
   /** Told when a snapshot was made from an older one by a patch, so what was derived from it can carry over. */
   onPatched(listener: (previous: OrganizationSnapshot, next: OrganizationSnapshot, patch: OrganizationPatch) => void): void {
     this.patchListeners.add(listener);
+  }
+
+  /** How many loads and catch-ups succeeded, and when this organization's snapshot was last brought up to date (null: never). */
+  stats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null } {
+    return { reloads: this.loads, loadedAt: this.loadedAt.get(organizationId) ?? null };
   }
 
   invalidate(organizationId: string): void {

@@ -34,7 +34,7 @@ describe(`npm pack, then npm install -g into a temporary prefix (${FULL ? 'full,
 
   it('puts certgate on the PATH, and it prints its usage', async () => {
     const { stdout } = await run(bin, ['--help']);
-    assert.match(stdout, /^usage: certgate <command> \[flags\]/);
+    assert.match(stdout, /^Usage: certgate \[options\] \[command\]/);
     assert.match(stdout, /\n {2}serve /);
     assert.match(stdout, /\n {2}gateway /);
   });

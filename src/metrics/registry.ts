@@ -1,0 +1,83 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { DEFAULT_ORGANIZATION_ID } from '../domain/model.js';
+import type { Runtime } from '../runtime.js';
+
+/**
+ * A process's metrics registry (never prom-client's global one, so several
+ * servers can run in one process), with what both servers report: the active
+ * anchors' expiry, the CRLs' next update, the snapshot's age and reloads,
+ * whether the store is reachable, and Node's process metrics. Values that
+ * describe state are read from the runtime at scrape time, never kept twice.
+ */
+export function runtimeRegistry(rt: Runtime, organizationId = DEFAULT_ORGANIZATION_ID): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  // Gauges read the current snapshot (one load shared by all, as every reader shares it); none when it cannot be had.
+  const snapshot = () => rt.snapshot(organizationId).catch(() => null);
+
+  new Gauge({
+    name: 'certgate_anchor_expiry_timestamp_seconds',
+    help: 'When each active trust anchor expires (its expires_at, Unix seconds), per scope it is active in: organization or a project id.',
+    labelNames: ['certificate_id', 'scope'] as const,
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const { certificateId, scope } of s.liveActivations()) {
+        const certificate = s.certificate(certificateId);
+        if (certificate) this.labels(certificateId, scope).set(certificate.expiresAt);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'certgate_crl_next_update_timestamp_seconds',
+    help: "When each trust anchor's CRL says its next update is due (next_update, Unix seconds); anchors without a CRL, or whose CRL has no next_update, are absent.",
+    labelNames: ['certificate_id'] as const,
+    registers: [registry],
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const c of s.certificates) if (c.crl?.nextUpdate != null) this.labels(c.id).set(c.crl.nextUpdate);
+    },
+  });
+
+  new Gauge({
+    name: 'certgate_snapshot_age_seconds',
+    help: 'Seconds since this process last loaded the organization state it serves and enforces (grows while the store cannot be read).',
+    registers: [registry],
+    async collect() {
+      await snapshot();
+      const { loadedAt } = rt.snapshotStats(organizationId);
+      if (loadedAt === null) this.reset();
+      else this.set(Math.max(0, (Date.now() - loadedAt) / 1000));
+    },
+  });
+
+  let reloadsSeen = 0;
+  new Counter({
+    name: 'certgate_snapshot_reloads_total',
+    help: 'Times this process brought its organization snapshot up to date with the store (a whole load or a catch-up through the change feed, after its own writes or other processes\' changes).',
+    registers: [registry],
+    async collect() {
+      await snapshot();
+      const { reloads } = rt.snapshotStats(organizationId);
+      if (reloads > reloadsSeen) this.inc(reloads - reloadsSeen);
+      reloadsSeen = reloads;
+    },
+  });
+
+  new Gauge({
+    name: 'certgate_store_up',
+    help: 'Whether the store is reachable and this process hears of other processes\' changes: 1 yes, 0 no.',
+    registers: [registry],
+    collect() {
+      this.set(rt.store.ready() ? 1 : 0);
+    },
+  });
+
+  return registry;
+}
