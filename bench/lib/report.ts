@@ -15,7 +15,7 @@ export function resultsDir(official: boolean): string {
 export function measuredCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench', 'test'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src/*.ts', 'bench/*.ts', 'test/*.ts', 'package.json'], { cwd: ROOT }).toString().trim();
     return dirty ? `${head} (with uncommitted changes)` : head;
   } catch {
     return 'unknown';
