@@ -68,6 +68,8 @@ export function placement(): Placement {
 /** Child processes, stopped by pid on exit; their pids also go to $BENCH_PIDFILE for run.sh's trap. */
 export class Processes {
   private readonly children = new Set<ChildProcess>();
+  /** children stopped on purpose, whose exit is no news */
+  private readonly stopped = new WeakSet<ChildProcess>();
   private stopping = false;
 
   /** true once stopAll() has begun (an interrupt): later failures are its consequence, not news */
@@ -103,7 +105,7 @@ export class Processes {
     if (child.pid && process.env.BENCH_PIDFILE) appendFileSync(process.env.BENCH_PIDFILE, `${child.pid} ${startTime(child.pid)}\n`);
     child.once('exit', (code, signal) => {
       this.children.delete(child);
-      if (!this.stopping && !name.startsWith('load generator')) log(`${name} (pid ${child.pid}) exited (${signal ?? `code ${code}`})`);
+      if (!this.stopping && !this.stopped.has(child) && !name.startsWith('load generator')) log(`${name} (pid ${child.pid}) exited (${signal ?? `code ${code}`})`);
     });
   }
 
@@ -116,6 +118,7 @@ export class Processes {
 
   async stop(child: ChildProcess, graceMs = 3000): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+    this.stopped.add(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     tryKill(child.pid, 'SIGTERM');
     const timer = setTimeout(() => child.pid && tryKill(child.pid, 'SIGKILL'), graceMs);
@@ -335,7 +338,8 @@ export function cpuWindow(watch: Record<string, () => readonly number[]>, procs:
   const startAt = performance.now();
   const startCores = coreTimes();
   const startCpu = groups.map(([, pids]) => cpuMs(pids()));
-  const ourPids = procs.pids();
+  // the watched groups count as the benchmark's own too (a database server's backends serving it, say)
+  const ourPids = [...new Set([...procs.pids(), ...groups.flatMap(([, pids]) => pids())])];
   const startOurs = cpuMs(ourPids);
   return () => {
     const elapsedMs = performance.now() - startAt;

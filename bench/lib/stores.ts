@@ -25,6 +25,8 @@ export interface Place {
   readonly args: readonly string[];
   /** drops the PostgreSQL database (the SQLite directory goes with the temporary directory) */
   drop(): Promise<void>;
+  /** the pids of the PostgreSQL backends connected to this database now (their CPU is the store's cost); none for SQLite */
+  backendPids(): Promise<number[]>;
 }
 
 export function enginesFromEnv(): Engine[] {
@@ -46,7 +48,7 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 /** A store nobody has used: a new directory under `tmp`, or a new PostgreSQL database. */
 export async function freshPlace(engine: Engine, tmp: string, name: string): Promise<Place> {
   const dataDir = join(tmp, `data-${name}-${engine}`);
-  if (engine === 'sqlite') return { engine, dataDir, databaseUrl: undefined, args: ['--data-dir', dataDir], drop: async () => undefined };
+  if (engine === 'sqlite') return { engine, dataDir, databaseUrl: undefined, args: ['--data-dir', dataDir], drop: async () => undefined, backendPids: async () => [] };
   const database = `certgate_bench_${name.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${database}`));
   const url = new URL(POSTGRES_URL);
@@ -58,6 +60,10 @@ export async function freshPlace(engine: Engine, tmp: string, name: string): Pro
     dataDir,
     databaseUrl,
     args: ['--database-url', databaseUrl],
+    async backendPids() {
+      const rows = await admin((c) => c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]));
+      return rows.rows.map((r) => Number(r.pid));
+    },
     async drop() {
       if (dropped) return;
       dropped = true;

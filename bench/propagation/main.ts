@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         const serve = await startServe(procs, { tmp, name: `certgate serve (${engine})`, storeArgs: store.args, adminKey, cpus });
         const gateway = await startGateway(procs, { tmp, name: `certgate gateway (${engine})`, storeArgs: store.args, upstreamPort: upstream.port, tls, cpus });
         try {
-          results.push(await sampleEngine(engine, { servePort: serve.port, gatewayPort: gateway.port, adminKey, projectKey: keys[0]!, projectId, caId, caPem: tls.cert, procs, pids: [serve.child.pid!, gateway.child.pid!] }));
+          results.push(await sampleEngine(engine, { databasePids: await store.backendPids(), servePort: serve.port, gatewayPort: gateway.port, adminKey, projectKey: keys[0]!, projectId, caId, caPem: tls.cert, procs, pids: [serve.child.pid!, gateway.child.pid!] }));
         } finally {
           await procs.stop(gateway.child);
           await procs.stop(serve.child);
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
 
 async function sampleEngine(
   engine: Engine,
-  o: { servePort: number; gatewayPort: number; adminKey: string; projectKey: string; projectId: string; caId: string; caPem: string; procs: Processes; pids: number[] },
+  o: { databasePids: number[]; servePort: number; gatewayPort: number; adminKey: string; projectKey: string; projectId: string; caId: string; caPem: string; procs: Processes; pids: number[] },
 ): Promise<EngineResult> {
   const api = new Pool(`http://127.0.0.1:${o.servePort}`, { connections: 1 });
   const toggle = async (verb: 'activate' | 'deactivate') => {
@@ -153,7 +153,7 @@ async function sampleEngine(
   const apiMs: number[] = [];
   let timeouts = 0;
   await waitForQuiet(10_000);
-  const end = cpuWindow({ serve: () => [o.pids[0]!], gateway: () => [o.pids[1]!] }, o.procs);
+  const end = cpuWindow({ serve: () => [o.pids[0]!], gateway: () => [o.pids[1]!], database: () => o.databasePids }, o.procs);
   pollingSince = performance.now();
   answers = 0;
   for (let i = 0; i < settings.samples; i++) {
