@@ -147,7 +147,7 @@ Latency is per request, from write to the full response, inside the measured win
 ${row(c, 'certgate gateway')}
 ${row(n, 'nginx')}
 
-${ratios ? `certgate / nginx: **${ratios.perCpuSecond} per CPU-second**, ${ratios.rate} in rate. With ${settings.connections} connections the one load-generator process is busy on its core, so the rate ratio says more about the client than about the proxies; the per-CPU-second ratio is the fairer one.` : ''}
+${ratios && c && n ? `certgate / nginx: **${ratios.perCpuSecond} per CPU-second**, ${ratios.rate} in rate. certgate used ${c.cpuPercent.server}% of its core and nginx ${n.cpuPercent.server}%: a proxy well under 100% was held back by the other side (the load generator and the upstream share the other core, with whatever else runs on the machine), so its rate understates it and the per-CPU-second ratio is the fairer comparison.` : ''}
 
 Sanity before measuring (status, 0 = refused at the handshake): ${Object.entries(sanity).map(([k, v]) => `${k}: ${v}`).join(', ')}.
 
