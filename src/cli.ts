@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { ConfigError, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
+import { ConfigError, WORKER_TLS_CERT, WORKER_TLS_KEY, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
+import cluster from 'node:cluster';
 import { ApiError } from './domain/errors.js';
 
 // The one entry point, and the only place that exits. Each command loads only what it runs: the gateway never
@@ -33,6 +34,33 @@ const io = {
   },
 };
 
+/** The primary of --workers N: it serves nothing itself; it keeps N workers running until a signal drains them. */
+async function supervise(
+  at: { host: string; port: number },
+  count: number,
+  env: Record<string, string> = {},
+  closeShared: () => Promise<void> = async () => undefined,
+): Promise<number> {
+  const { probePort, superviseWorkers } = await import('./commands/workers.js');
+  await probePort(at.host, at.port).catch(async (err: unknown) => {
+    await closeShared();
+    throw err;
+  });
+  const workers = await superviseWorkers(count, (line) => io.err(`${line}\n`), env);
+  onSignals(async () => {
+    await workers.close();
+    await closeShared();
+  });
+  return -1;
+}
+
+/** In a gateway worker: the certificate its primary made for all of them, if it made one. */
+function workerTls(): { cert: string; key: string } | undefined {
+  const cert = process.env[WORKER_TLS_CERT];
+  const key = process.env[WORKER_TLS_KEY];
+  return cluster.isWorker && cert && key ? { cert, key } : undefined;
+}
+
 const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
 
 /** The exit status, or -1 for a server that keeps running until a signal. */
@@ -42,16 +70,25 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       if (wantsHelp(rest)) return io.out(SERVE_HELP), 0;
       const config = serveConfig(rest, process.env);
-      const { startServer } = await import('./commands/serve.js');
-      const server = await startServer(config);
+      const { prepareStore, startServer } = await import('./commands/serve.js');
+      if (config.workers > 1 && cluster.isPrimary) {
+        await prepareStore(config);
+        return supervise(config, config.workers);
+      }
+      const server = await startServer(config, { prepared: cluster.isWorker });
       onSignals(() => server.close());
       return -1;
     }
     case 'gateway': {
       if (wantsHelp(rest)) return io.out(GATEWAY_HELP), 0;
       const config = gatewayConfig(rest, process.env);
-      const { startGateway } = await import('./commands/gateway.js');
-      const gateway = await startGateway(config);
+      const { startGateway, prepareGateway } = await import('./commands/gateway.js');
+      if (config.workers > 1 && cluster.isPrimary) {
+        // one certificate for every worker, and the primary listens for the metrics of all of them
+        const shared = await prepareGateway(config);
+        return supervise(config, config.workers, shared.env, shared.close);
+      }
+      const gateway = await startGateway(config, { tls: workerTls() });
       onSignals(() => gateway.close());
       return -1;
     }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { DEFAULT_EXPIRY_WARNING_DAYS } from './domain/expiry.js';
@@ -14,6 +15,7 @@ export interface ServeConfig {
   readonly logLevel: string;
   /** active anchors expiring within this many days are logged as a warning */
   readonly expiryWarningDays: number;
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {}
@@ -108,6 +110,21 @@ export const expiryOptions = {
   expiryWarningDays: { flag: 'expiry-warning-days', env: 'CERTGATE_EXPIRY_WARNING_DAYS', fallback: String(DEFAULT_EXPIRY_WARNING_DAYS), help: 'warn (at start, then daily) of active anchors that expire within this many days' },
 } as const;
 
+/** How a gateway's primary hands the certificate it made to its workers (their environment, never a file). */
+export const WORKER_TLS_CERT = 'CERTGATE_WORKER_TLS_CERT';
+export const WORKER_TLS_KEY = 'CERTGATE_WORKER_TLS_KEY';
+
+/** --workers: processes serving the one port (node:cluster), one per core unless told; 1 runs no primary at all. */
+export const workerOptions = {
+  workers: { flag: 'workers', env: 'CERTGATE_WORKERS', fallback: String(availableParallelism()), help: 'worker processes sharing the port, each with its own snapshot and change feed (1: a single process)' },
+} as const;
+
+function workerCount(value: string | undefined, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new ConfigError(`${name} must be a whole number of worker processes from 1 to 256, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 function warningDays(value: string | undefined, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 3650) throw new ConfigError(`${name} must be a whole number of days between 0 and 3650, got ${JSON.stringify(value)}`);
@@ -127,6 +144,7 @@ export const serveOptions = {
   ...storeOptions,
   ...connectionOptions,
   ...expiryOptions,
+  ...workerOptions,
 } as const;
 
 export const SERVE_HELP = optionsHelp('certgate serve [options]', 'Runs the admin API (/v1/organization/…), OpenAI\'s Certificates admin API and certgate\'s extensions.', serveOptions);
@@ -143,6 +161,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     adminKey: o.adminKey,
     logLevel: o.logLevel!,
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
+    workers: workerCount(o.workers, o.$name.workers),
   };
 }
 
@@ -161,6 +180,7 @@ export interface GatewayConfig {
   /** the plain-HTTP metrics listener, off unless a port is given */
   readonly metrics: { readonly host: string; readonly port: number } | undefined;
   readonly expiryWarningDays: number;
+  readonly workers: number;
 }
 
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
@@ -180,6 +200,7 @@ export const gatewayOptions = {
   ...storeOptions,
   ...connectionOptions,
   ...expiryOptions,
+  ...workerOptions,
 } as const;
 
 export const GATEWAY_HELP = optionsHelp(
@@ -224,6 +245,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     clientIdHeader,
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, o.$name.metricsPort) },
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
+    workers: workerCount(o.workers, o.$name.workers),
   };
 }
 

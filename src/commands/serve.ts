@@ -3,6 +3,7 @@ import { buildApp } from '../api/app.js';
 import type { ServeConfig } from '../config.js';
 import { DEFAULT_ORGANIZATION_ID, type Actor } from '../domain/model.js';
 import { createAdminKey, ensureConfiguredKey } from '../services/admin-keys.js';
+import { isLead } from '../metrics/cluster.js';
 import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
@@ -50,15 +51,26 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What a deployment does once before it serves, in the process that starts first: the store migrated, the first key made. */
+export async function prepareStore(config: ServeConfig, announce: (text: string) => void = (text) => process.stdout.write(text)): Promise<void> {
+  const rt = await openRuntime(config);
+  try {
+    await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
+  } finally {
+    await rt.close();
+  }
+}
+
 export async function startServer(
   config: ServeConfig,
-  options: RuntimeOptions & { logger?: boolean | object; announce?: (text: string) => void } = {},
+  options: RuntimeOptions & { logger?: boolean | object; announce?: (text: string) => void; prepared?: boolean } = {},
 ): Promise<RunningServer> {
   const rt = await openRuntime(config, options);
   const announce = options.announce ?? ((text: string) => process.stdout.write(text));
-  await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
+  // a worker's primary has seeded the keys already (workers doing it at once would each make one)
+  if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
-  const stopAlerts = await startExpiryAlerts(rt, config.expiryWarningDays, app.log);
+  const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, app.log) : () => undefined;
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Histogram } from 'prom-client';
 import { requireAdminKey } from '../api/auth.js';
 import type { Runtime } from '../runtime.js';
+import { clusterMetrics, shareMetrics } from './cluster.js';
 import { runtimeRegistry } from './registry.js';
 
 /** The route label of a request no route matched: one value, never the raw URL. */
@@ -16,6 +17,7 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  */
 export function metricsRoutes(app: FastifyInstance, rt: Runtime): void {
   const registry = runtimeRegistry(rt);
+  shareMetrics(registry);
   const durations = new Histogram({
     name: 'certgate_http_request_duration_seconds',
     help: "Admin API request durations, by method, route pattern (e.g. /v1/organization/certificates/:certificate_id; 'unmatched' for unknown URLs) and status.",
@@ -28,7 +30,7 @@ export function metricsRoutes(app: FastifyInstance, rt: Runtime): void {
     done();
   });
   app.get('/metrics', { onRequest: requireAdminKey(rt.keys, rt.nowSeconds, true) }, async (_request, reply) => {
-    const text = await registry.metrics();
+    const text = await clusterMetrics(registry);
     return reply.type(registry.contentType).send(text);
   });
 }

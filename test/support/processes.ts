@@ -21,7 +21,8 @@ export interface CertgateProcess {
  */
 export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env: Record<string, string | undefined> = {}): Promise<CertgateProcess> {
   const child = spawn(process.execPath, [CLI, command, '--port', '0', ...args], {
-    env: { ...process.env, CERTGATE_ADMIN_KEY: ADMIN_KEY, CERTGATE_LOG_LEVEL: 'info', ...env },
+    // one process unless a test asks for workers (test/cluster/workers.test.ts does)
+    env: { ...process.env, CERTGATE_ADMIN_KEY: ADMIN_KEY, CERTGATE_LOG_LEVEL: 'info', CERTGATE_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,0 +1,102 @@
+import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:net';
+import { AggregatorRegistry } from 'prom-client';
+import { ConfigError } from '../config.js';
+import { listenError } from '../http/listen-error.js';
+import { aggregated, LEAD_ENV, METRICS_REQUEST, METRICS_RESPONSE } from '../metrics/cluster.js';
+
+// --workers N: one primary process that holds no store and serves nothing, and N workers that each run the
+// whole server (own runtime, snapshots and change feed) on the port they share through node:cluster. The
+// primary replaces a worker that dies, drains them all on SIGTERM, and answers the workers' requests for the
+// metrics of all of them (prom-client's AggregatorRegistry asks each worker over IPC).
+
+/** A worker that dies within this long of its start is replaced only after it: no tight crash loop. */
+const CRASH_BACKOFF_MS = 1000;
+
+export interface Supervisor {
+  /** every worker's pid, as of now */
+  pids(): number[];
+  close(): Promise<void>;
+}
+
+/** In the primary: starts `count` workers of this very command and resolves once each listens. */
+export function superviseWorkers(count: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<Supervisor> {
+  const aggregator = new AggregatorRegistry();
+  let stopping = false;
+  const lead = new Set<Worker>();
+
+  cluster.on('message', (worker, message: { type?: string; id?: number }) => {
+    if (message?.type !== METRICS_REQUEST) return;
+    aggregated(aggregator).then(
+      (text) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text }),
+      (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message }),
+    );
+  });
+
+  const fork = (asLead: boolean): Worker => {
+    const worker = cluster.fork(asLead ? { ...env, [LEAD_ENV]: '1' } : env);
+    if (asLead) lead.add(worker);
+    const started = Date.now();
+    worker.once('exit', (code, signal) => {
+      const wasLead = lead.delete(worker);
+      if (stopping) return;
+      log(`certgate: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
+      const wait = Date.now() - started < CRASH_BACKOFF_MS ? CRASH_BACKOFF_MS : 0;
+      setTimeout(() => !stopping && fork(wasLead), wait).unref();
+    });
+    return worker;
+  };
+
+  return new Promise((resolve, reject) => {
+    let listening = 0;
+    const onListening = () => {
+      if (++listening < count) return;
+      cluster.off('listening', onListening);
+      cluster.off('exit', onEarlyExit);
+      resolve({
+        pids: () => Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid ? [w.process.pid] : [])),
+        async close() {
+          stopping = true;
+          const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+          await Promise.all(
+            workers.map(
+              (w) =>
+                new Promise<void>((done) => {
+                  if (w.isDead()) return done();
+                  w.once('exit', () => done());
+                  w.process.kill('SIGTERM'); // each drains what is in flight, then exits
+                }),
+            ),
+          );
+        },
+      });
+    };
+    // before every worker listens, a worker that exits means the configuration cannot work (a port in use, say)
+    const onEarlyExit = (_worker: Worker, code: number) => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      reject(new WorkerStartFailed(code));
+    };
+    cluster.on('listening', onListening);
+    cluster.on('exit', onEarlyExit);
+    for (let i = 0; i < count; i++) fork(i === 0);
+  });
+}
+
+/** A worker could not start; it has said why on the shared stderr. */
+export class WorkerStartFailed extends ConfigError {
+  constructor(readonly code: number) {
+    super(`a worker exited before it could listen (exit code ${code}); its reason is above`);
+  }
+}
+
+/** Fails as a single process would when the port cannot be had, before any worker is started (which would each say so). */
+export async function probePort(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(listenError(err, host, port)));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
