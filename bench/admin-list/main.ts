@@ -22,6 +22,8 @@ import {
   ROOT,
   waitFor,
   waitForQuiet,
+  withChildren,
+  WORKERS,
   type SteadyMeasured as Measured,
 } from '../lib/harness.js';
 import type { LoadSpec } from '../lib/loadgen.js';
@@ -35,6 +37,7 @@ const settings = {
   connections: envNumber('BENCH_CONNECTIONS', 32),
   certificates: envNumber('BENCH_CERTIFICATES', 20),
   cpuProfile: process.env.BENCH_CPU_PROF === '1',
+  workers: WORKERS,
 };
 const PATH = '/v1/organization/certificates';
 // Only a run of the project's own build writes bench/results; profiles and candidate builds go to bench/work/results.
@@ -81,6 +84,8 @@ async function main(): Promise<void> {
         seeded.adminKey,
         '--log-level',
         'warn',
+        '--workers',
+        String(WORKERS),
       ],
       { cpus: place.pinned ? place.serverCpus : undefined, logFile: file('certgate.log') },
     );
@@ -106,7 +111,7 @@ async function main(): Promise<void> {
     log(`list body: ${bodyBytes} bytes, ${contentType}`);
 
     const ports: Record<Target, number> = { certgate: certgatePort, bare: barePort };
-    const pids: Record<Target, () => number[]> = { certgate: () => [certgate.pid!], bare: () => [bare.pid!] };
+    const pids: Record<Target, () => number[]> = { certgate: () => withChildren(certgate.pid!), bare: () => [bare.pid!] };
     const run = async (target: Target, connections: number, warmupMs: number, durationMs: number): Promise<Measured> => {
       const spec: LoadSpec = {
         label: `${target} c=${connections}`,

@@ -22,6 +22,7 @@ import {
   waitFor,
   waitForQuiet,
   withChildren,
+  WORKERS,
   type SteadyMeasured,
 } from '../lib/harness.js';
 import type { LoadSpec } from '../lib/loadgen.js';
@@ -34,7 +35,9 @@ const settings = {
   connections: envNumber('BENCH_CONNECTIONS', 1000),
   warmupMs: envNumber('BENCH_WARMUP_S', 5) * 1000,
   durationMs: envNumber('BENCH_DURATION_S', 20) * 1000,
-  nginxWorkers: envNumber('BENCH_NGINX_WORKERS', 1),
+  workers: WORKERS,
+  /** as many nginx workers as certgate has, unless told */
+  nginxWorkers: envNumber('BENCH_NGINX_WORKERS', WORKERS),
   targets: (process.env.BENCH_TARGETS ?? 'certgate,nginx').split(',') as Target[],
 };
 const OFFICIAL = !process.env.BENCH_CONNECTIONS && !process.env.BENCH_DURATION_S && !process.env.BENCH_TARGETS;
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
     const ports: Partial<Record<Target, number>> = {};
     if (settings.targets.includes('certgate')) {
       const gateway = await startGateway(procs, { tmp, name: 'certgate gateway', storeArgs: ['--data-dir', dataDir], upstreamPort: upstream.port, tls, cpus: serverCpus });
-      children.certgate = () => [gateway.child.pid!];
+      children.certgate = gateway.pids;
       ports.certgate = gateway.port;
     }
     if (settings.targets.includes('nginx')) {
@@ -137,7 +140,7 @@ ${machineTable(m, commit)}
 ${settings.connections} TLS 1.3 connections opened at once by one load-generator process (\`bench/lib/loadgen.ts\`), each presenting the
 client certificate, each sending \`GET /v1/models\` with the project key in a closed loop (one request outstanding) for
 ${settings.warmupMs / 1000} s of warm-up (the handshakes happen there) and ${settings.durationMs / 1000} s measured, through to the bench upstream (104-byte JSON).
-certgate = \`node dist/src/cli.js gateway --log-level warn\` (one process) on a SQLite data directory with the CA active
+certgate = \`node dist/src/cli.js gateway --log-level warn --workers ${settings.workers}\` (CPU counted over all its processes) on a SQLite data directory with the CA active
 organization-wide; nginx = bench/gateway's configuration (\`ssl_verify_client on\`, the same key check and upstream keep-alive pool),
 ${settings.nginxWorkers || os.availableParallelism()} worker(s). ${pinned ? 'The proxy is pinned to core 0; the load generator and the upstream to the other core(s).' : 'No CPU pinning.'}
 Latency is per request, from write to the full response, inside the measured window.

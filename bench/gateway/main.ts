@@ -32,6 +32,7 @@ import {
   waitFor,
   waitForQuiet,
   withChildren,
+  WORKERS,
   type SteadyMeasured as Measured,
 } from '../lib/harness.js';
 import type { LoadMode, LoadSpec } from '../lib/loadgen.js';
@@ -45,7 +46,9 @@ const settings = {
   durationMs: envNumber('BENCH_DURATION_S', 5) * 1000,
   latencyMs: envNumber('BENCH_LATENCY_S', 3) * 1000,
   connections: envNumber('BENCH_CONNECTIONS', 32),
-  nginxWorkers: envNumber('BENCH_NGINX_WORKERS', 1),
+  workers: WORKERS,
+  /** as many nginx workers as certgate has, unless told */
+  nginxWorkers: envNumber('BENCH_NGINX_WORKERS', WORKERS),
   cpuProfile: process.env.BENCH_CPU_PROF === '1',
   /** subsets, for profiling: comma-separated */
   phases: (process.env.BENCH_PHASES ?? 'handshake,keepalive,latency').split(','),
@@ -146,6 +149,8 @@ async function main(): Promise<void> {
         file('server.key'),
         '--log-level',
         'warn',
+        '--workers',
+        String(WORKERS),
         ...(FULL ? ['--client-id-header', 'x-mtls-client-id', '--client-id-from', 'san-dns'] : []),
       ],
       { cpus: place.pinned ? place.serverCpus : undefined, logFile: file('certgate.log') },
@@ -201,7 +206,7 @@ async function main(): Promise<void> {
     // ---- phases ----
     const endpoints: Record<Target, Endpoint> = {
       direct: { port: upstreamPort, tls: false, watch: () => [upstream.pid!] },
-      certgate: { port: certgatePort, tls: true, watch: () => [certgate.pid!] },
+      certgate: { port: certgatePort, tls: true, watch: () => withChildren(certgate.pid!) },
       nginx: { port: nginxPort, tls: true, watch: () => withChildren(nginx.pid!) },
     };
     const run = (target: Target, mode: LoadMode, connections: number, warmupMs: number, durationMs: number): Promise<Measured> => {

@@ -25,6 +25,12 @@ export function envNumber(name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * certgate's --workers for the benchmarks (BENCH_WORKERS): 1 by default, one process as before, so that a proxy pinned
+ * to one core is compared with one nginx worker; CPU is always counted over the primary and all its workers.
+ */
+export const WORKERS = Math.max(1, Math.floor(Number(process.env.BENCH_WORKERS ?? '1')) || 1);
+
 export function log(text: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 }

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
-import { freePort, get, ROOT, waitFor, type Processes } from './harness.js';
+import { freePort, get, ROOT, waitFor, withChildren, WORKERS, type Processes } from './harness.js';
 
 export const CLI = join(ROOT, 'dist/src/cli.js');
 export const UPSTREAM_KEY = 'sk-upstream-bench';
@@ -12,6 +12,8 @@ export const UPSTREAM_KEY = 'sk-upstream-bench';
 export interface Running {
   readonly child: ChildProcess;
   readonly port: number;
+  /** the process and its workers (node:cluster), for CPU accounting */
+  pids(): number[];
 }
 
 /** The gateway's server certificate and key, written to the (private) temporary directory. */
@@ -32,7 +34,7 @@ export async function startUpstream(procs: Processes, tmp: string, cpus: string 
     stdin: 'pipe',
   });
   await waitFor('upstream', 5000, async () => (await get({ port, path: '/' })).status === 200);
-  return { child, port };
+  return { child, port, pids: () => [child.pid!] };
 }
 
 export async function startServe(procs: Processes, o: { tmp: string; name: string; storeArgs: readonly string[]; adminKey: string; cpus: string | undefined }): Promise<Running> {
@@ -40,11 +42,11 @@ export async function startServe(procs: Processes, o: { tmp: string; name: strin
   const child = procs.start(
     o.name,
     process.execPath,
-    [CLI, 'serve', ...o.storeArgs, '--host', '127.0.0.1', '--port', String(port), '--admin-key', o.adminKey, '--log-level', 'warn'],
+    [CLI, 'serve', ...o.storeArgs, '--host', '127.0.0.1', '--port', String(port), '--admin-key', o.adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
     { cpus: o.cpus, logFile: join(o.tmp, `${o.name.replace(/\W+/g, '-')}.log`) },
   );
   await waitFor(o.name, 15_000, async () => (await get({ port, path: '/healthz' })).status === 200);
-  return { child, port };
+  return { child, port, pids: () => withChildren(child.pid!) };
 }
 
 export async function startGateway(
@@ -73,9 +75,11 @@ export async function startGateway(
       o.tls.keyFile,
       '--log-level',
       'warn',
+      '--workers',
+      String(WORKERS),
     ],
     { cpus: o.cpus, logFile: join(o.tmp, `${o.name.replace(/\W+/g, '-')}.log`) },
   );
   await waitFor(o.name, 15_000, async () => (await get({ port, path: '/healthz', tls: { ca: o.tls.cert } })).status === 200);
-  return { child, port };
+  return { child, port, pids: () => withChildren(child.pid!) };
 }

@@ -18,6 +18,7 @@ import {
   Processes,
   sleep,
   waitForQuiet,
+  WORKERS,
 } from '../lib/harness.js';
 import { machineTable, measuredCommit, resultsDir, sharedMachineNote, writeResults } from '../lib/report.js';
 import { serverTls, startGateway, startServe, startUpstream } from '../lib/servers.js';
@@ -29,6 +30,7 @@ const settings = {
   /** a sample not enforced within this bound counts as a timeout */
   boundMs: envNumber('BENCH_BOUND_MS', 5000),
   engines: enginesFromEnv(),
+  workers: WORKERS,
 };
 const OFFICIAL = !process.env.BENCH_ENGINES && !process.env.BENCH_SAMPLES;
 const RESULTS = resultsDir(OFFICIAL);
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
         const serve = await startServe(procs, { tmp, name: `certgate serve (${engine})`, storeArgs: store.args, adminKey, cpus });
         const gateway = await startGateway(procs, { tmp, name: `certgate gateway (${engine})`, storeArgs: store.args, upstreamPort: upstream.port, tls, cpus });
         try {
-          results.push(await sampleEngine(engine, { databasePids: await store.backendPids(), servePort: serve.port, gatewayPort: gateway.port, adminKey, projectKey: keys[0]!, projectId, caId, caPem: tls.cert, procs, pids: [serve.child.pid!, gateway.child.pid!] }));
+          results.push(await sampleEngine(engine, { databasePids: await store.backendPids(), servePort: serve.port, gatewayPort: gateway.port, adminKey, projectKey: keys[0]!, projectId, caId, caPem: tls.cert, procs, pids: [serve.pids, gateway.pids] }));
         } finally {
           await procs.stop(gateway.child);
           await procs.stop(serve.child);
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
 
 async function sampleEngine(
   engine: Engine,
-  o: { databasePids: number[]; servePort: number; gatewayPort: number; adminKey: string; projectKey: string; projectId: string; caId: string; caPem: string; procs: Processes; pids: number[] },
+  o: { databasePids: number[]; servePort: number; gatewayPort: number; adminKey: string; projectKey: string; projectId: string; caId: string; caPem: string; procs: Processes; pids: (() => number[])[] },
 ): Promise<EngineResult> {
   const api = new Pool(`http://127.0.0.1:${o.servePort}`, { connections: 1 });
   const toggle = async (verb: 'activate' | 'deactivate') => {
@@ -153,7 +155,7 @@ async function sampleEngine(
   const apiMs: number[] = [];
   let timeouts = 0;
   await waitForQuiet(10_000);
-  const end = cpuWindow({ serve: () => [o.pids[0]!], gateway: () => [o.pids[1]!], database: () => o.databasePids }, o.procs);
+  const end = cpuWindow({ serve: o.pids[0]!, gateway: o.pids[1]!, database: () => o.databasePids }, o.procs);
   pollingSince = performance.now();
   answers = 0;
   for (let i = 0; i < settings.samples; i++) {
@@ -220,7 +222,7 @@ Measured by \`bench/propagation/run.sh\` (command: \`bench/propagation/run.sh\`,
 
 ${machineTable(m, commit)}
 
-One \`certgate serve\` and one \`certgate gateway\` process on the same store (SQLite: a new data directory; PostgreSQL: a new
+One \`certgate serve\` and one \`certgate gateway\` (each \`--workers ${WORKERS}\`) on the same store (SQLite: a new data directory; PostgreSQL: a new
 database), ${pinned ? 'both pinned to core 0, the benchmark and the upstream to the other core(s)' : 'no CPU pinning'}. A project with a service-account key, a CA
 uploaded but not active. ${settings.pollers} pollers ask the gateway for \`GET /v1/models\` with the project key and **no** client
 certificate, one request at a time each on a kept-alive TLS connection: 200 (forwarded to the upstream) while no anchor is

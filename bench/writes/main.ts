@@ -26,6 +26,8 @@ import {
   sleep,
   waitFor,
   waitForQuiet,
+  withChildren,
+  WORKERS,
   type CpuWindow,
 } from '../lib/harness.js';
 import { machineTable, measuredCommit, remeasured, resultsDir, sharedMachineNote, writeResults } from '../lib/report.js';
@@ -33,6 +35,7 @@ import { enginesFromEnv, freshPlace, openSeeder, type Engine } from '../lib/stor
 
 const settings = {
   clients: envNumber('BENCH_CLIENTS', 4),
+  workers: WORKERS,
   warmupMs: envNumber('BENCH_WARMUP_S', 1) * 1000,
   durationMs: envNumber('BENCH_DURATION_S', 5) * 1000,
   sizes: (process.env.BENCH_SIZES ?? '1,1000').split(',').map(Number),
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
           const serve = procs.start(
             `certgate serve (${engine})`,
             process.execPath,
-            [join(ROOT, 'dist/src/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn'],
+            [join(ROOT, 'dist/src/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
             { cpus: place.pinned ? place.serverCpus : undefined, logFile: join(tmp, `serve-${engine}-${size}.log`) },
           );
           try {
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
             if (list.object !== 'list' || list.data.length < settings.clients) throw new Error(`unexpected project list: ${JSON.stringify(list).slice(0, 200)}`);
             const alive = () => serve.exitCode === null && serve.signalCode === null;
             let databasePids: number[] = [];
-            const watch = { server: () => [serve.pid!], database: () => databasePids };
+            const watch = { server: () => withChildren(serve.pid!), database: () => databasePids };
             const refresh = async () => {
               databasePids = await store.backendPids();
             };
@@ -291,7 +294,7 @@ Measured by \`bench/writes/run.sh\` (command: \`bench/writes/run.sh\`, i.e. \`no
 
 ${machineTable(m, commit)}
 
-Through \`node dist/src/cli.js serve --log-level warn\` over HTTP (keep-alive, an owner admin key), ${settings.clients} concurrent clients
+Through \`node dist/src/cli.js serve --log-level warn --workers ${WORKERS}\` over HTTP (keep-alive, an owner admin key), ${settings.clients} concurrent clients
 (a closed loop each, one request outstanding) in the benchmark's own process, ${pinned ? 'certgate pinned to core 0 and the clients to the other core(s)' : 'no CPU pinning'}.
 Each phase: ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured. CPU is read from \`/proc\` for certgate's process
 and, on PostgreSQL, for the server backends connected to the benchmark's database (\`pg_stat_activity\`); SQLite runs inside certgate's
