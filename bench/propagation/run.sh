@@ -4,7 +4,7 @@
 #
 # Knobs (environment): BENCH_SAMPLES (120 per engine), BENCH_POLLERS (2), BENCH_BOUND_MS (5000), BENCH_ENGINES (sqlite,postgres),
 # BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
-# BENCH_PIN (1; 0 = no CPU pinning), BENCH_QUIET_WAIT_S (30).
+# BENCH_WORKERS (1: certgate --workers), BENCH_PIN (1; 0 = no CPU pinning), BENCH_QUIET_WAIT_S (30).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib/prepare.sh

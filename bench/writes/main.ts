@@ -16,6 +16,7 @@ import {
   int,
   log,
   machine,
+  median,
   percentiles,
   pinSelf,
   placement,
@@ -39,6 +40,7 @@ const settings = {
   warmupMs: envNumber('BENCH_WARMUP_S', 1) * 1000,
   durationMs: envNumber('BENCH_DURATION_S', 5) * 1000,
   sizes: (process.env.BENCH_SIZES ?? '1,1000').split(',').map(Number),
+  rounds: envNumber('BENCH_ROUNDS', 2),
   engines: enginesFromEnv(),
   /** certificates an organization may hold (OpenAI's limit, enforced by certgate) */
   limit: 50,
@@ -81,93 +83,148 @@ async function main(): Promise<void> {
   const togglePems = await Promise.all(Array.from({ length: settings.clients }, (_, i) => makeCa({ name: `bench toggle CA ${i + 1}` })));
   const uploadPems = await Promise.all(Array.from({ length: uploadsPerClient * settings.clients }, (_, i) => makeCa({ name: `bench upload CA ${i + 1}` })));
   const results: PhaseResult[] = [];
+  const rounds: PhaseResult[] = [];
   const seeding: Record<string, number> = {};
   try {
     await waitForQuiet(envNumber('BENCH_QUIET_WAIT_S', 30) * 1000);
     for (const engine of settings.engines) {
-      for (const size of settings.sizes) {
-        const store = await freshPlace(engine, tmp, `writes${size}`);
-        try {
-          const t0 = Date.now();
-          const seeder = await openSeeder(store);
-          const { projectIds } = await seeder.addProjects(size);
-          const projectId = projectIds[0]!;
-          const toggleIds: string[] = [];
-          for (const [i, ca] of togglePems.entries()) toggleIds.push((await seeder.call('POST', '/v1/organization/certificates', { certificate: ca.pem, name: `toggle ${i + 1}` })).id);
-          const adminKey = seeder.adminKey;
-          await seeder.close();
-          seeding[`${engine} size ${size}`] = Date.now() - t0;
-          log(`${engine}, size ${size}: seeded ${size} project(s) and service account(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
-          const port = await freePort();
-          const serve = procs.start(
-            `certgate serve (${engine})`,
-            process.execPath,
-            [join(ROOT, 'dist/src/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
-            { cpus: place.pinned ? place.serverCpus : undefined, logFile: join(tmp, `serve-${engine}-${size}.log`) },
-          );
-          try {
-            await waitFor('certgate serve', 15_000, async () => (await get({ port, path: '/healthz' })).status === 200);
-            const pool = new Pool(`http://127.0.0.1:${port}`, { connections: settings.clients, pipelining: 1 });
-            const headers = { authorization: `Bearer ${adminKey}` };
-            const withBody = { ...headers, 'content-type': 'application/json' };
-            const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: object): Promise<any> => {
-              const res = await pool.request({ method, path, headers: body ? withBody : headers, ...(body ? { body: JSON.stringify(body) } : {}) });
-              const text = await res.body.text();
-              if (res.statusCode !== 200) throw new Error(`${method} ${path.replace(/(cert|proj)_[\w]+/g, '$1_…')}: ${res.statusCode} ${text.slice(0, 120)}`);
-              return JSON.parse(text);
-            };
-            // the list the toggle phase reads must be the project's, with the certificates in it
-            const list = await call('GET', `/v1/organization/projects/${projectId}/certificates`);
-            if (list.object !== 'list' || list.data.length < settings.clients) throw new Error(`unexpected project list: ${JSON.stringify(list).slice(0, 200)}`);
-            const alive = () => serve.exitCode === null && serve.signalCode === null;
-            let databasePids: number[] = [];
-            const watch = { server: () => withChildren(serve.pid!), database: () => databasePids };
-            const refresh = async () => {
-              databasePids = await store.backendPids();
-            };
-
-            // uploads: each client its own share of certificates, uploaded one by one, then deleted one by one
-            const uploads = uploadPems.map((ca) => ca.pem);
-            const uploadState = Array.from({ length: settings.clients }, (_, c) => ({ pems: uploads.slice(c * uploadsPerClient, (c + 1) * uploadsPerClient), ids: [] as string[], deleting: false }));
-            results.push(
-              await steady(`${engine} size ${size} uploads`, 'uploads', watch, procs, alive, refresh, async (c) => {
-                const s = uploadState[c]!;
-                if (!s.deleting && s.ids.length < s.pems.length) {
-                  s.ids.push((await call('POST', '/v1/organization/certificates', { certificate: s.pems[s.ids.length], name: `upload ${c}-${s.ids.length}` })).id);
-                  if (s.ids.length === s.pems.length) s.deleting = true;
-                  return 'upload';
-                }
-                await call('DELETE', `/v1/organization/certificates/${s.ids.pop()}`);
-                if (s.ids.length === 0) s.deleting = false;
-                return 'delete';
-              }),
-            );
-            // toggle + list: each client its own certificate, on the one project
-            const active = new Array<boolean>(settings.clients).fill(false);
-            results.push(
-              await steady(`${engine} size ${size} toggle + list`, 'toggle', watch, procs, alive, refresh, async (c) => {
-                const verb = active[c] ? 'deactivate' : 'activate';
-                await call('POST', `/v1/organization/projects/${projectId}/certificates/${verb}`, { certificate_ids: [toggleIds[c]] });
-                active[c] = !active[c];
-                const page = await call('GET', `/v1/organization/projects/${projectId}/certificates`);
-                if (page.object !== 'list' || page.data.length < settings.clients) throw new Error(`the project list has ${page.data?.length} items`);
-                return 'toggle+list';
-              }),
-            );
-            await pool.close();
-          } finally {
-            await procs.stop(serve);
-          }
-        } finally {
-          await store.drop();
+      // both sizes up at once, measured alternately round by round: a shared machine's load falls on both alike
+      const targets: SizeTarget[] = [];
+      try {
+        for (const size of settings.sizes) targets.push(await openTarget(engine, size, tmp, procs, place, togglePems.map((c) => c.pem), uploadPems.map((c) => c.pem), uploadsPerClient, seeding));
+        for (let round = 0; round < settings.rounds; round++) {
+          const order = round % 2 === 0 ? targets : [...targets].reverse();
+          for (const t of order) for (const phase of ['uploads', 'toggle'] as const) rounds.push(await steady(`${engine} size ${t.size} ${phase === 'uploads' ? 'uploads' : 'toggle + list'}`, phase, t.watch, procs, t.alive, t.refresh, t.steps[phase]));
         }
+      } finally {
+        for (const t of targets) await t.close();
       }
     }
   } finally {
     await procs.stopAll();
   }
-  report(results, seeding, place.pinned, described);
+  // the median round of each engine, size and phase
+  for (const engine of settings.engines)
+    for (const size of settings.sizes)
+      for (const phase of ['uploads', 'toggle'] as const) {
+        const mine = rounds.filter((r) => r.label.startsWith(`${engine} size ${size} `) && r.phase === phase);
+        if (mine.length) results.push(medianOf(mine));
+      }
+  report(results, rounds, seeding, place.pinned, described);
+}
+
+interface SizeTarget {
+  readonly size: number;
+  readonly watch: Record<string, () => readonly number[]>;
+  readonly alive: () => boolean;
+  readonly refresh: () => Promise<void>;
+  readonly steps: Record<Phase, (client: number) => Promise<string>>;
+  close(): Promise<void>;
+}
+
+/** A fresh store of one size, seeded, with its own `certgate serve` and clients' steps for both phases. */
+async function openTarget(
+  engine: Engine,
+  size: number,
+  tmp: string,
+  procs: Processes,
+  place: ReturnType<typeof placement>,
+  togglePems: readonly string[],
+  uploads: readonly string[],
+  uploadsPerClient: number,
+  seeding: Record<string, number>,
+): Promise<SizeTarget> {
+  const store = await freshPlace(engine, tmp, `writes${size}`);
+  const t0 = Date.now();
+  const seeder = await openSeeder(store);
+  const { projectIds } = await seeder.addProjects(size);
+  const projectId = projectIds[0]!;
+  const toggleIds: string[] = [];
+  for (const [i, pem] of togglePems.entries()) toggleIds.push((await seeder.call('POST', '/v1/organization/certificates', { certificate: pem, name: `toggle ${i + 1}` })).id);
+  const adminKey = seeder.adminKey;
+  await seeder.close();
+  seeding[`${engine} size ${size}`] = Date.now() - t0;
+  log(`${engine}, size ${size}: seeded ${size} project(s) and service account(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const port = await freePort();
+  const serve = procs.start(
+    `certgate serve (${engine}, size ${size})`,
+    process.execPath,
+    [join(ROOT, 'dist/src/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
+    { cpus: place.pinned ? place.serverCpus : undefined, logFile: join(tmp, `serve-${engine}-${size}.log`) },
+  );
+  await waitFor('certgate serve', 15_000, async () => (await get({ port, path: '/healthz' })).status === 200);
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: settings.clients, pipelining: 1 });
+  const headers = { authorization: `Bearer ${adminKey}` };
+  const withBody = { ...headers, 'content-type': 'application/json' };
+  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: object): Promise<any> => {
+    const res = await pool.request({ method, path, headers: body ? withBody : headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`${method} ${path.replace(/(cert|proj)_[\w]+/g, '$1_…')}: ${res.statusCode} ${text.slice(0, 120)}`);
+    return JSON.parse(text);
+  };
+  // the list the toggle phase reads must be the project's, with the certificates in it
+  const list = await call('GET', `/v1/organization/projects/${projectId}/certificates`);
+  if (list.object !== 'list' || list.data.length < settings.clients) throw new Error(`unexpected project list: ${JSON.stringify(list).slice(0, 200)}`);
+  let databasePids: number[] = [];
+  // uploads: each client its own share of certificates, uploaded one by one, then deleted one by one
+  const uploadState = Array.from({ length: settings.clients }, (_, c) => ({ pems: uploads.slice(c * uploadsPerClient, (c + 1) * uploadsPerClient), ids: [] as string[], deleting: false }));
+  // toggle + list: each client its own certificate, on the one project
+  const active = new Array<boolean>(settings.clients).fill(false);
+  return {
+    size,
+    watch: { server: () => withChildren(serve.pid!), database: () => databasePids },
+    alive: () => serve.exitCode === null && serve.signalCode === null,
+    refresh: async () => {
+      databasePids = await store.backendPids();
+    },
+    steps: {
+      uploads: async (c) => {
+        const s = uploadState[c]!;
+        if (!s.deleting && s.ids.length < s.pems.length) {
+          s.ids.push((await call('POST', '/v1/organization/certificates', { certificate: s.pems[s.ids.length], name: `upload ${c}-${s.ids.length}` })).id);
+          if (s.ids.length === s.pems.length) s.deleting = true;
+          return 'upload';
+        }
+        await call('DELETE', `/v1/organization/certificates/${s.ids.pop()}`);
+        if (s.ids.length === 0) s.deleting = false;
+        return 'delete';
+      },
+      toggle: async (c) => {
+        const verb = active[c] ? 'deactivate' : 'activate';
+        await call('POST', `/v1/organization/projects/${projectId}/certificates/${verb}`, { certificate_ids: [toggleIds[c]] });
+        active[c] = !active[c];
+        const page = await call('GET', `/v1/organization/projects/${projectId}/certificates`);
+        if (page.object !== 'list' || page.data.length < settings.clients) throw new Error(`the project list has ${page.data?.length} items`);
+        return 'toggle+list';
+      },
+    },
+    async close() {
+      await pool.close();
+      await procs.stop(serve);
+      await store.drop();
+    },
+  };
+}
+
+/** The median of each figure over rounds of one window (counts and latency from the median-rate round). */
+function medianOf(rounds: readonly PhaseResult[]): PhaseResult {
+  const byRate = [...rounds].sort((a, b) => a.rate - b.rate);
+  const mid = byRate[(byRate.length - 1) >> 1]!;
+  const med = (pick: (r: PhaseResult) => number) => Math.round(median(rounds.map(pick)) * 100) / 100;
+  return {
+    ...mid,
+    rate: med((r) => r.rate),
+    writesPerSecond: med((r) => r.writesPerSecond),
+    serverCpuSeconds: med((r) => r.serverCpuSeconds),
+    databaseCpuSeconds: med((r) => r.databaseCpuSeconds),
+    writesPerServerCpuSecond: Math.round(med((r) => r.writesPerServerCpuSecond)),
+    writesPerCpuSecond: Math.round(med((r) => r.writesPerCpuSecond)),
+    ratePerServerCpuSecond: Math.round(med((r) => r.ratePerServerCpuSecond)),
+    foreignCpuPercent: med((r) => r.foreignCpuPercent),
+    cpuPercent: { server: med((r) => r.cpuPercent.server ?? NaN), database: med((r) => r.cpuPercent.database ?? 0) },
+    errors: rounds.reduce((a, r) => a + r.errors, 0),
+    disturbed: rounds.some((r) => r.disturbed) ? rounds.map((r) => r.disturbed).filter(Boolean).join('; ') : null,
+  };
 }
 
 /** Runs one phase (measured again once when disturbed) and logs it. */
@@ -190,7 +247,7 @@ async function steady(
     );
     if (!disturbed || attempt >= 2) return { ...r, attempts: attempt, disturbed };
     log(`  disturbed (${disturbed}); measuring again`);
-    await waitForQuiet(10_000);
+    await waitForQuiet(5_000);
   }
 }
 
@@ -259,7 +316,7 @@ async function runPhase(
   };
 }
 
-function report(results: PhaseResult[], seeding: Record<string, number>, pinned: boolean, m: Record<string, string | number>): void {
+function report(results: PhaseResult[], rounds: PhaseResult[], seeding: Record<string, number>, pinned: boolean, m: Record<string, string | number>): void {
   const commit = measuredCommit();
   const find = (engine: Engine, size: number, phase: Phase) => results.find((r) => r.label.startsWith(`${engine} size ${size} `) && r.phase === phase);
   const [small, large] = [Math.min(...settings.sizes), Math.max(...settings.sizes)];
@@ -274,7 +331,7 @@ function report(results: PhaseResult[], seeding: Record<string, number>, pinned:
       ratios[engine]![`${phase} per CPU-s`] = ratio(a.writesPerCpuSecond, b.writesPerCpuSecond);
     }
   }
-  const disturbed = results.filter((r) => r.disturbed).map((r) => `${r.label}: ${r.disturbed}`);
+  const disturbed = rounds.filter((r) => r.disturbed).map((r) => `${r.label}: ${r.disturbed}`);
   const rows = results
     .map(
       (r) =>
@@ -296,7 +353,8 @@ ${machineTable(m, commit)}
 
 Through \`node dist/src/cli.js serve --log-level warn --workers ${WORKERS}\` over HTTP (keep-alive, an owner admin key), ${settings.clients} concurrent clients
 (a closed loop each, one request outstanding) in the benchmark's own process, ${pinned ? 'certgate pinned to core 0 and the clients to the other core(s)' : 'no CPU pinning'}.
-Each phase: ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured. CPU is read from \`/proc\` for certgate's process
+Both sizes are up at once (one server each) and measured alternately, ${settings.rounds} round(s), the order reversed each round;
+the table gives each window's median over the rounds (every round is in \`writes.json\`). Each phase: ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured. CPU is read from \`/proc\` for certgate's process
 and, on PostgreSQL, for the server backends connected to the benchmark's database (\`pg_stat_activity\`); SQLite runs inside certgate's
 process, so *writes per CPU-second of certgate + database* is the figure that compares the engines. Stores: SQLite in a new temporary data directory;
 PostgreSQL in a new database on 127.0.0.1 dropped after the run. Sizes: the organization holds ${settings.sizes.join(' / ')} project(s),
@@ -319,7 +377,7 @@ Size ${large} / size ${small} (1 = no cost of size; the issue's target: toggle +
 ${ratioRows}
 
 ${sharedMachineNote(
-  results.map((r) => r.foreignCpuPercent),
+  rounds.map((r) => r.foreignCpuPercent),
   m.nproc!,
   remeasured(disturbed),
 )}
@@ -346,7 +404,7 @@ Seeding (not measured), ms: ${Object.entries(seeding)
       },
     ],
   };
-  writeResults(RESULTS, 'writes', { benchmark: 'writes', machine: m, commit, settings, seedingMs: seeding, ratios, disturbed, results }, md, chart);
+  writeResults(RESULTS, 'writes', { benchmark: 'writes', machine: m, commit, settings, seedingMs: seeding, ratios, disturbed, results, rounds }, md, chart);
 }
 
 main().catch((err) => {
