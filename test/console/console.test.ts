@@ -120,6 +120,8 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await page.getByText('Uploaded Production clients CA').waitFor();
     await page.fill('#upload-name', 'Successor CA');
     await page.setInputFiles('#upload-file', { name: 'successor.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(successor.pem) });
+    // the page reads the chosen file asynchronously (File.text()): wait for it to land in the field
+    await page.waitForFunction((expected) => (document.querySelector('#upload-pem') as HTMLTextAreaElement | null)?.value === expected, successor.pem, { timeout: 10_000 });
     assert.equal(await page.inputValue('#upload-pem'), successor.pem);
     await page.click('#upload-submit');
     await page.getByText('Uploaded Successor CA').waitFor();
