@@ -71,8 +71,10 @@ export function superviseWorkers(count: number, log: (line: string) => void, env
         },
       });
     };
-    // before every worker listens, a worker that exits means the configuration cannot work (a port in use, say)
-    const onEarlyExit = (_worker: Worker, code: number) => {
+    // before every worker listens, a worker that fails on its own (an exit code, not a signal) means the
+    // configuration cannot work (a port in use, say); one killed meanwhile is just replaced
+    const onEarlyExit = (_worker: Worker, code: number, signal: string | null) => {
+      if (signal !== null || code === 0) return;
       stopping = true;
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       reject(new WorkerStartFailed(code));

@@ -26,7 +26,7 @@ describe('--workers 2', () => {
     const get = (path: string) => fetch(serve.url + path, { headers: { authorization: `Bearer ${ADMIN_KEY}`, connection: 'close' } });
     try {
       const primary = serve.child.pid!;
-      await within(5000, async () => childrenOf(primary).length === 2);
+      await within(10_000, async () => childrenOf(primary).length === 2 && (serve.output().match(/Server listening at/g) ?? []).length >= 2);
       const [victim, survivor] = childrenOf(primary);
       const ca = await makeCa();
       const upload = await fetch(serve.url + '/v1/organization/certificates', {
@@ -75,7 +75,7 @@ describe('--workers 2', () => {
     const agent = new Agent({ connect: { ca, servername: 'localhost' } });
     try {
       const primary = gateway.child.pid!;
-      await within(5000, async () => childrenOf(primary).length === 2);
+      await within(10_000, async () => childrenOf(primary).length === 2 && (gateway.output().match(/gateway listening/g) ?? []).length >= 2);
       const post = (path: string, body: unknown) =>
         fetch(serve.url + path, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
           (r) => r.json() as Promise<any>,

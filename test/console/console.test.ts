@@ -120,6 +120,8 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await page.getByText('Uploaded Production clients CA').waitFor();
     await page.fill('#upload-name', 'Successor CA');
     await page.setInputFiles('#upload-file', { name: 'successor.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(successor.pem) });
+    // the page reads the chosen file asynchronously (File.text()): wait for it to land in the field
+    await page.waitForFunction((expected) => (document.querySelector('#upload-pem') as HTMLTextAreaElement | null)?.value === expected, successor.pem, { timeout: 10_000 });
     assert.equal(await page.inputValue('#upload-pem'), successor.pem);
     await page.click('#upload-submit');
     await page.getByText('Uploaded Successor CA').waitFor();
@@ -244,6 +246,16 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await shot('02-certificates');
   });
 
+  /** Waits (10 s at most) for the audit table to show these event types, in order; the assertion after it says what it shows instead. */
+  const auditRowsBecome = (expected: string[]) =>
+    page
+      .waitForFunction(
+        (want) => JSON.stringify([...document.querySelectorAll('#audit-table tbody tr')].map((r) => r.getAttribute('data-event-type'))) === JSON.stringify(want),
+        expected,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
+
   await t.test('the audit log shows the changes made in the console, newest first, with filters', async () => {
     await page.click('.nav a[data-view="audit"]');
     await page.locator('#audit-table tr[data-event-type="certificates.deactivated"]').first().waitFor();
@@ -259,7 +271,7 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await page.selectOption('#audit-type', 'certificates.activated');
     await page.selectOption('#audit-project', project.id);
     await page.click('#audit-apply');
-    await page.waitForFunction(() => !document.querySelector('#audit-table tr[data-event-type="certificate.created"]'));
+    await auditRowsBecome(['certificates.activated', 'certificates.activated']);
     const filtered = await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-type')));
     assert.deepEqual(filtered, ['certificates.activated', 'certificates.activated']);
     await page.locator('#audit-table tbody tr').first().getByText(successorId).waitFor();
@@ -268,7 +280,7 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     await page.selectOption('#audit-project', '');
     await page.fill('#audit-resource', caId);
     await page.click('#audit-apply');
-    await page.waitForFunction(() => !document.querySelector('#audit-table tr[data-event-type="project.created"]'));
+    await auditRowsBecome(['certificates.deactivated', 'certificate.filter.updated', 'certificates.activated', 'certificate.created']);
     const forCa = await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-type')));
     assert.deepEqual(forCa, ['certificates.deactivated', 'certificate.filter.updated', 'certificates.activated', 'certificate.created']);
   });
