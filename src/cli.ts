@@ -70,11 +70,12 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       if (wantsHelp(rest)) return io.out(SERVE_HELP), 0;
       const config = serveConfig(rest, process.env);
-      const { prepareStore, startServer } = await import('./commands/serve.js');
       if (config.workers > 1 && cluster.isPrimary) {
+        const { prepareStore } = await import('./commands/seed.js');
         await prepareStore(config);
         return supervise(config, config.workers);
       }
+      const { startServer } = await import('./commands/serve.js');
       const server = await startServer(config, { prepared: cluster.isWorker });
       onSignals(() => server.close());
       return -1;
@@ -82,12 +83,13 @@ async function main(argv: string[]): Promise<number> {
     case 'gateway': {
       if (wantsHelp(rest)) return io.out(GATEWAY_HELP), 0;
       const config = gatewayConfig(rest, process.env);
-      const { startGateway, prepareGateway } = await import('./commands/gateway.js');
       if (config.workers > 1 && cluster.isPrimary) {
         // one certificate for every worker, and the primary listens for the metrics of all of them
+        const { prepareGateway } = await import('./commands/gateway-primary.js');
         const shared = await prepareGateway(config);
         return supervise(config, config.workers, shared.env, shared.close);
       }
+      const { startGateway } = await import('./commands/gateway.js');
       const gateway = await startGateway(config, { tls: workerTls() });
       onSignals(() => gateway.close());
       return -1;

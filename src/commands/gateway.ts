@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { WORKER_TLS_CERT, WORKER_TLS_KEY, type GatewayConfig } from '../config.js';
+import type { GatewayConfig } from '../config.js';
 import { Gateway } from '../gateway/server.js';
 import { saveGatewayCertificate, selfSignedLocalhost } from '../gateway/self-signed.js';
 import { listenError } from '../http/listen-error.js';
 import { GatewayMetrics } from '../metrics/gateway.js';
 import { MetricsListener } from '../metrics/listener.js';
-import { aggregatedSource, isLead, isWorker, shareMetrics } from '../metrics/cluster.js';
+import { isLead, isWorker, shareMetrics } from '../metrics/cluster.js';
 import { runtimeRegistry } from '../metrics/registry.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
@@ -21,34 +21,6 @@ export interface RunningGateway {
 }
 
 /** certgate gateway: the data plane over the same store as certgate serve. */
-/**
- * What a gateway's primary does for its workers (--workers N): makes the one self-signed certificate they all
- * serve, when none is configured, and listens for the metrics of all of them.
- */
-export async function prepareGateway(config: GatewayConfig): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
-  const log = pino({ level: config.logLevel });
-  const env: Record<string, string> = {};
-  if (!(config.tlsCert && config.tlsKey)) {
-    const tls = await selfSignedLocalhost();
-    let caFile: string | undefined;
-    try {
-      caFile = saveGatewayCertificate(config.dataDir, tls.cert);
-    } catch (err) {
-      log.warn({ dataDir: config.dataDir, error: (err as Error).message }, 'could not write the generated certificate into the data directory');
-    }
-    log.warn({ ca: caFile }, `no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only${caFile ? `; clients trust it with ca: ${caFile}` : ''}`);
-    env[WORKER_TLS_CERT] = tls.cert;
-    env[WORKER_TLS_KEY] = tls.key;
-  }
-  if (!config.metrics) return { env, close: async () => undefined };
-  const listener = new MetricsListener(aggregatedSource(), config.metrics.host, config.metrics.port);
-  const url = await listener.listen().catch((err: unknown) => {
-    throw listenError(err, config.metrics!.host, config.metrics!.port, { host: '--metrics-host', port: '--metrics-port' });
-  });
-  log.info({ metrics: url }, 'metrics of every worker listening (plain HTTP, no authentication: keep it on a private address)');
-  return { env, close: () => listener.close() };
-}
-
 export async function startGateway(config: GatewayConfig, options: RuntimeOptions & { quiet?: boolean; tls?: { cert: string; key: string } } = {}): Promise<RunningGateway> {
   const log = pino({ level: options.quiet ? 'silent' : config.logLevel });
   let tls = options.tls;
