@@ -1,11 +1,11 @@
 // Admin API keys and permissions, driven by the official openai package, on every engine.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { hashKey } from '../../src/state/keys.js';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
-import { ADMIN_KEY, startTestServer, tempDir, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, serverOnEngine, startTestServer, tempDir, type TestServer } from '../support/server.js';
 
 function clientFor(server: TestServer, key: string): OpenAI['admin']['organization'] {
   return new OpenAI({ adminAPIKey: key, baseURL: server.baseURL, maxRetries: 0 }).admin.organization;
@@ -30,19 +30,12 @@ async function state(server: TestServer) {
 
 for (const engine of engines) {
   describe(`admin API keys (${engine.name})`, () => {
+    const on = serverOnEngine(engine);
     let server: TestServer;
-    let drop: () => Promise<void>;
     let admin: OpenAI['admin']['organization'];
-
-    before(async () => {
-      const place = await engine.fresh();
-      drop = place.drop;
-      server = await startTestServer(place);
+    before(() => {
+      server = on.server;
       admin = server.sdk.admin.organization;
-    });
-    after(async () => {
-      await server.close();
-      await drop();
     });
 
     it('lists the configured key as an ordinary owner key, and creates one whose value is shown once and stored only as a hash', async () => {

@@ -1,18 +1,18 @@
 // The audit log, driven by the official openai package, on every engine: one event per change, in the change's
 // own transaction, with OpenAI's types and payloads, filtered and paged as the SDK asks.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
-import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, serverOnEngine, type TestServer } from '../support/server.js';
 
 type Entry = OpenAI.Admin.Organization.AuditLogListResponse;
 
 for (const engine of engines) {
   describe(`audit log (${engine.name})`, () => {
+    const on = serverOnEngine(engine);
     let server: TestServer;
-    let drop: () => Promise<void>;
     let admin: OpenAI['admin']['organization'];
 
     async function all(query: OpenAI.Admin.Organization.AuditLogListParams = {}): Promise<Entry[]> {
@@ -20,16 +20,9 @@ for (const engine of engines) {
       for await (const e of admin.auditLogs.list({ limit: 100, ...query })) out.push(e);
       return out;
     }
-
-    before(async () => {
-      const place = await engine.fresh();
-      drop = place.drop;
-      server = await startTestServer(place);
+    before(() => {
+      server = on.server;
       admin = server.sdk.admin.organization;
-    });
-    after(async () => {
-      await server.close();
-      await drop();
     });
 
     it('records each change with OpenAI\'s type and payload, the acting key named but never its secret', async () => {

@@ -1,29 +1,22 @@
 // The official openai package drives every endpoint, on every engine.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { hashKey } from '../../src/state/keys.js';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { serverOnEngine, type TestServer } from '../support/server.js';
 
 for (const engine of engines) {
   describe(`official SDK against certgate (${engine.name})`, () => {
+    const on = serverOnEngine(engine);
     let server: TestServer;
-    let drop: () => Promise<void>;
     let admin: OpenAI['admin']['organization'];
-
-    before(async () => {
-      const place = await engine.fresh();
-      drop = place.drop;
-      server = await startTestServer(place);
+    before(() => {
+      server = on.server;
       admin = server.sdk.admin.organization;
-    });
-    after(async () => {
-      await server.close();
-      await drop();
     });
 
     it('uploads, retrieves with and without content, renames and deletes a certificate', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import OpenAI from 'openai';
 import { buildApp } from '../../src/api/app.js';
 import { seedAdminKey } from '../../src/commands/serve.js';
@@ -75,4 +76,23 @@ export async function startTestServer(options: { dataDir?: string; databaseUrl?:
       own?.remove();
     },
   };
+}
+
+/**
+ * A test server on a fresh store of one engine for a whole describe block: started in `before`, closed and its
+ * store dropped in `after`. Read `.server` inside the tests.
+ */
+export function serverOnEngine(engine: { fresh(): Promise<{ dataDir: string; databaseUrl?: string; drop(): Promise<void> }> }): { server: TestServer } {
+  const holder = {} as { server: TestServer };
+  let drop: () => Promise<void> = async () => undefined;
+  before(async () => {
+    const place = await engine.fresh();
+    drop = place.drop;
+    holder.server = await startTestServer(place);
+  });
+  after(async () => {
+    await holder.server?.close();
+    await drop();
+  });
+  return holder;
 }
