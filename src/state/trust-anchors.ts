@@ -2,7 +2,7 @@ import { compileFilter, type Filter } from '../domain/checks/filter.js';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
 import type { AnchorScope, TrustAnchor } from '../domain/trust-anchor.js';
 import { readCertificate, type CertificateFacts } from '../domain/x509/certificate.js';
-import { readCrl } from '../domain/x509/crl.js';
+import { crlDer, revokedSerials } from '../domain/x509/crl.js';
 import { pemBlocks } from '../domain/x509/pem.js';
 import type { OrganizationSnapshot } from './snapshot.js';
 
@@ -77,7 +77,7 @@ export class TrustAnchors {
     if (kept && kept.content === record.crl.content) return kept.revoked;
     let revoked: ReadonlySet<string>;
     try {
-      revoked = readCrl(record.crl.content).revoked;
+      revoked = revokedSerials(crlDer(record.crl.content));
     } catch {
       revoked = EVERYTHING;
     }

@@ -2,11 +2,15 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { ApiError } from '../errors.js';
+import { DerError, readTlv, readWhole, Tag } from './der.js';
 import { pemBlocks } from './pem.js';
 
-// Certificate revocation lists for an anchor (a certgate extension), read
-// with @peculiar/x509: the signature, the dates, and the revoked serials as a
-// set, so a lookup at the gate costs the same for 10 serials or 10,000.
+// Certificate revocation lists for an anchor (a certgate extension). An
+// upload is read with @peculiar/x509 (the signature and the dates); the
+// revoked serials are read by a strict DER walk into a set, both on upload and
+// at the gate, so a lookup costs the same for 10 serials or 10,000 and reading
+// a 10,000-entry list takes milliseconds, not the event loop for a fifth of a
+// second (a stall under load left the gateway measurably slower afterwards).
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -28,8 +32,8 @@ export function serialKey(hex: string): string {
 
 const invalid = (message: string) => new ApiError('crl_invalid', message, 'crl');
 
-/** A CRL as PEM (-----BEGIN X509 CRL-----) or as base64 DER. */
-export function readCrl(text: string): Crl {
+/** The DER of a CRL sent as PEM (-----BEGIN X509 CRL-----) or as base64 DER. */
+export function crlDer(text: string): Buffer {
   if (Buffer.byteLength(text, 'utf8') > MAX_CRL_BYTES) throw invalid('The CRL must be at most 1 MiB.');
   // RFC 7468 labels it X509 CRL; some tools write CRL
   const block = pemBlocks(text).find((b) => b.label === 'X509 CRL' || b.label === 'CRL');
@@ -41,6 +45,56 @@ export function readCrl(text: string): Crl {
     }
     der = Buffer.from(compact, 'base64');
   }
+  return der;
+}
+
+/**
+ * The serial numbers a CRL revokes (see serialKey), read straight from the
+ * DER: CertificateList → TBSCertList → revokedCertificates (RFC 5280 §5.1).
+ * Throws DerError on anything that is not strict DER of that shape.
+ */
+export function revokedSerials(der: Uint8Array): Set<string> {
+  const list = readWhole(der, Tag.sequence);
+  const tbs = readTlv(der, list.start, list.end);
+  if (tbs.tag !== Tag.sequence) throw new DerError('TBSCertList must be a SEQUENCE');
+  let at = tbs.start;
+  let field = readTlv(der, at, tbs.end);
+  if (field.tag === Tag.integer) field = readTlv(der, (at = field.end), tbs.end); // version
+  for (const expected of [Tag.sequence, Tag.sequence]) {
+    // signature algorithm, issuer
+    if (field.tag !== expected) throw new DerError('TBSCertList: expected the signature algorithm and the issuer');
+    field = readTlv(der, (at = field.end), tbs.end);
+  }
+  const isTime = (tag: number) => tag === Tag.utcTime || tag === Tag.generalizedTime;
+  if (!isTime(field.tag)) throw new DerError('TBSCertList: expected thisUpdate');
+  const serials = new Set<string>();
+  at = field.end;
+  if (at === tbs.end) return serials;
+  field = readTlv(der, at, tbs.end);
+  if (isTime(field.tag)) {
+    at = field.end;
+    if (at === tbs.end) return serials;
+    field = readTlv(der, at, tbs.end);
+  }
+  if (field.tag !== Tag.sequence) return serials; // no revokedCertificates: crlExtensions [0] or nothing
+  for (let entryAt = field.start; entryAt < field.end; ) {
+    const entry = readTlv(der, entryAt, field.end);
+    if (entry.tag !== Tag.sequence) throw new DerError('a revoked certificate entry must be a SEQUENCE');
+    const serial = readTlv(der, entry.start, entry.end);
+    if (serial.tag !== Tag.integer || serial.end === serial.start) throw new DerError('a revoked certificate entry must start with its serial number');
+    const [first, second] = [der[serial.start]!, der[serial.start + 1]];
+    if (second !== undefined && serial.end - serial.start > 1 && ((first === 0x00 && !(second & 0x80)) || (first === 0xff && second & 0x80))) {
+      throw new DerError('non-minimal INTEGER');
+    }
+    serials.add(serialKey(Buffer.from(der.buffer, der.byteOffset + serial.start, serial.end - serial.start).toString('hex')));
+    entryAt = entry.end;
+  }
+  return serials;
+}
+
+/** A CRL as PEM (-----BEGIN X509 CRL-----) or as base64 DER, checked with @peculiar/x509. */
+export function readCrl(text: string): Crl {
+  const der = crlDer(text);
   let native: x509.X509Crl;
   try {
     // a 1 MiB CRL holds some 30,000 entries of about four ASN.1 nodes each: past asn1js's default of 10,000 nodes
@@ -49,7 +103,7 @@ export function readCrl(text: string): Crl {
       der,
       thisUpdate: native.thisUpdate,
       nextUpdate: native.nextUpdate,
-      revoked: new Set(native.entries.map((e) => serialKey(e.serialNumber))),
+      revoked: revokedSerials(der),
       native,
     };
   } catch {

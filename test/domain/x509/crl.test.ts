@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { readCrl, serialKey, signedBy } from '../../../src/domain/x509/crl.js';
-import { makeCa, makeClient, makeCrl } from '../../support/pki.js';
+import { crlDer, readCrl, revokedSerials, serialKey, signedBy } from '../../../src/domain/x509/crl.js';
+import { DerError } from '../../../src/domain/x509/der.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCa, makeClient, makeCrl, type Issued } from '../../support/pki.js';
 
 describe('CRL reading', () => {
   it('reads a CRL of 10,000 serials into a set, and checks who signed it', async () => {
@@ -15,8 +20,85 @@ describe('CRL reading', () => {
     assert.equal(await signedBy(crl, Buffer.from((await makeCa()).cert.rawData)), false);
   });
 
+  it('reads the same serials as OpenSSL from a CRL OpenSSL made, with and without entries', async () => {
+    const ca = await makeCa();
+    // serials as OpenSSL's index writes them: a high first bit, one byte, twenty bytes
+    const serials = ['FF01', '0A', '7F', '80', '7FEEDDCCBBAA99887766554433221100AABBCCDD'];
+    for (const listed of [serials, []]) {
+      const pem = opensslCrl(ca, listed);
+      const text = execFileSync('openssl', ['crl', '-noout', '-text'], { input: pem }).toString();
+      const fromOpenssl = new Set([...text.matchAll(/Serial Number: ([0-9A-Fa-f]+)/g)].map((m) => serialKey(m[1]!)));
+      assert.equal(fromOpenssl.size, listed.length);
+      assert.deepEqual(revokedSerials(crlDer(pem)), fromOpenssl);
+      assert.deepEqual(readCrl(pem).revoked, fromOpenssl);
+    }
+  });
+
+  it('refuses what is not a strict DER CRL', async () => {
+    const ca = await makeCa();
+    const der = crlDer(opensslCrl(ca, ['0A']));
+    assert.throws(() => revokedSerials(Buffer.concat([der, Buffer.from([0])])), DerError);
+    assert.throws(() => revokedSerials(der.subarray(0, der.length - 1)), DerError);
+    assert.throws(() => revokedSerials(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01])), DerError);
+    // the serial 0A spelled with a needless leading zero byte (02 01 0A → 02 02 00 0A, lengths fixed up): OpenSSL will not load it either
+    const at = der.indexOf(Buffer.from([0x02, 0x01, 0x0a, 0x17]));
+    assert.ok(at > 0);
+    const padded = Buffer.concat([der.subarray(0, at), Buffer.from([0x02, 0x02, 0x00, 0x0a]), der.subarray(at + 3)]);
+    // the entry, the list, the TBSCertList and the CertificateList each grow by one byte (all short-form lengths here but the outer ones)
+    const grown = growLengths(padded, at);
+    assert.throws(() => revokedSerials(grown), DerError);
+    assert.throws(() => execFileSync('openssl', ['crl', '-inform', 'DER', '-noout'], { input: grown, stdio: ['pipe', 'ignore', 'ignore'] }));
+    assert.equal(revokedSerials(der).size, 1);
+  });
+
   it('spells serials one way: lowercase, no leading zeros', () => {
     assert.equal(serialKey('00AB01'), 'ab01');
     assert.equal(serialKey('0'), '0');
   });
 });
+
+/** A CRL made by `openssl ca -gencrl` for `ca`, revoking the given serials (hex), in a temporary directory removed after. */
+function opensslCrl(ca: Issued, serials: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'certgate-crl-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), ca.pem);
+    writeFileSync(join(dir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+    const index = serials.map((s) => `R\t301231235959Z\t260101000000Z\t${s}\tunknown\t/CN=revoked ${s}\n`).join('');
+    writeFileSync(join(dir, 'index.txt'), index);
+    writeFileSync(join(dir, 'crlnumber'), '01\n');
+    writeFileSync(
+      join(dir, 'ca.cnf'),
+      ['[ca]', 'default_ca = here', '[here]', `database = ${dir}/index.txt`, `crlnumber = ${dir}/crlnumber`, `certificate = ${dir}/ca.pem`, `private_key = ${dir}/ca.key`, 'default_md = sha256', 'default_crl_days = 7', ''].join('\n'),
+    );
+    return execFileSync('openssl', ['ca', '-batch', '-gencrl', '-config', join(dir, 'ca.cnf')], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** After a one-byte insertion at `at`, adds one to the length of every SEQUENCE that encloses it (short or long form, no form change). */
+function growLengths(der: Buffer, at: number): Buffer {
+  const out = Buffer.from(der);
+  const visit = (start: number, limit: number): void => {
+    for (let i = start; i < limit; ) {
+      const tag = out[i]!;
+      let len = out[i + 1]!;
+      let head = 2;
+      if (len & 0x80) {
+        const n = len & 0x7f;
+        len = out.readUIntBE(i + 2, n);
+        head += n;
+      }
+      const end = i + head + len;
+      if (tag === 0x30 && i < at && at < end + 1 && at >= i + head) {
+        if (head === 2) out[i + 1] = len + 1;
+        else out.writeUIntBE(len + 1, i + 2, head - 2);
+        visit(i + head, end + 1);
+        return;
+      }
+      i = end;
+    }
+  };
+  visit(0, out.length);
+  return out;
+}
