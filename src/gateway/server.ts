@@ -14,7 +14,7 @@ import { NONE, type GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
 import { TrafficRecorder } from '../state/traffic.js';
-import { Upstream } from './proxy.js';
+import { firstRawHeader, Upstream } from './proxy.js';
 
 /** Set upstream on a request let through in observe mode: the code enforcing would have answered. */
 export const WOULD_REFUSE_HEADER = 'x-certgate-would-refuse';
@@ -68,8 +68,8 @@ function presentedOn(socket: TLSSocket): Presented {
 
 const presentations = new WeakMap<TLSSocket, Presented>();
 
-/** The identity headers of one verdict, built once: a verdict is shared by every request it admits. */
-const identities = new WeakMap<Verdict, Record<string, string>>();
+/** The identity headers of one verdict, built once as a flat [name, value, …] list: a verdict is shared by every request it admits. */
+const identities = new WeakMap<Verdict, string[]>();
 
 /** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
@@ -131,7 +131,7 @@ export class Gateway {
     const socket = req.socket as TLSSocket;
     let presented = presentations.get(socket);
     if (!presented) presentations.set(socket, (presented = presentedOn(socket)));
-    const admission = await admitRequest(this.rt, req.headers.authorization, presented);
+    const admission = await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), presented);
     if (!admission.admitted) {
       this.options.log?.({
         msg: 'request refused',
@@ -157,7 +157,7 @@ export class Gateway {
     if (observed && admission.owner) {
       this.traffic.count(admission.owner.organizationId, observed.scope, observed.wouldRefuse !== null);
       if (observed.wouldRefuse) {
-        headers = { ...headers, [WOULD_REFUSE_HEADER]: observed.wouldRefuse };
+        headers = [...(headers ?? []), WOULD_REFUSE_HEADER, observed.wouldRefuse];
         this.options.log?.({
           msg: 'request would be refused (observe mode)',
           requestId,
@@ -168,34 +168,33 @@ export class Gateway {
         });
       }
     }
-    try {
-      await this.upstream.forward(req, res, requestId, headers);
-    } catch {
-      if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
-      else res.destroy();
-    }
     const scope = admission.owner?.projectId ?? ORGANIZATION_SCOPE;
-    if (observed?.wouldRefuse) this.options.metrics?.decided('would_refuse', observed.wouldRefuse, admission.verdict.refusal?.reason ?? NONE, scope, started);
-    else this.options.metrics?.decided('admitted', NONE, NONE, scope, started);
+    this.upstream.forward(req, res, requestId, headers, (err) => {
+      if (err) {
+        if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
+        else res.destroy();
+      }
+      if (observed?.wouldRefuse) this.options.metrics?.decided('would_refuse', observed.wouldRefuse, admission.verdict.refusal?.reason ?? NONE, scope, started);
+      else this.options.metrics?.decided('admitted', NONE, NONE, scope, started);
+    });
   }
 
   /** x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate. */
-  private identity(verdict: Verdict, projectId: string | undefined): Record<string, string> | undefined {
+  private identity(verdict: Verdict, projectId: string | undefined): string[] | undefined {
     if (!verdict.leaf || !verdict.certificateId || !projectId) return undefined;
     let headers = identities.get(verdict);
     if (!headers) {
-      headers = {
-        [FORWARDED_CLIENT_CERT]: forwardedClientCert(verdict.leaf),
-        [PROJECT_ID_HEADER]: projectId,
-        [CERTIFICATE_ID_HEADER]: verdict.certificateId,
-      };
+      headers = [FORWARDED_CLIENT_CERT, forwardedClientCert(verdict.leaf), PROJECT_ID_HEADER, projectId, CERTIFICATE_ID_HEADER, verdict.certificateId];
       const configured = this.options.clientIdHeader;
       const id = configured && clientId(verdict.leaf, configured.from);
-      if (configured && id !== undefined) headers[configured.name] = id;
+      if (configured && id !== undefined) headers.push(configured.name, id);
       identities.set(verdict, headers);
     }
     // verdicts are reached per project (each project has its own list of anchors in force), so this is the request's project
-    return headers[PROJECT_ID_HEADER] === projectId ? headers : { ...headers, [PROJECT_ID_HEADER]: projectId };
+    if (headers[3] === projectId) return headers;
+    const other = [...headers];
+    other[3] = projectId;
+    return other;
   }
 
   private status(res: ServerResponse, requestId: string, body: string): void {
