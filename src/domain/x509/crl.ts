@@ -1,14 +1,12 @@
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as x509 from '@peculiar/x509';
 import { ApiError } from '../errors.js';
+import { peculiar } from './peculiar.js';
 import { pemBlocks } from './pem.js';
 
 // Certificate revocation lists for an anchor (a certgate extension), read
-// with @peculiar/x509: the signature, the dates, and the revoked serials as a
-// set, so a lookup at the gate costs the same for 10 serials or 10,000.
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+// with @peculiar/x509 (loaded with the first CRL): the signature, the dates,
+// and the revoked serials as a set, so a lookup at the gate costs the same
+// for 10 serials or 10,000.
 
 export const MAX_CRL_BYTES = 1024 * 1024;
 
@@ -41,10 +39,11 @@ export function readCrl(text: string): Crl {
     }
     der = Buffer.from(compact, 'base64');
   }
+  const { X509Crl } = peculiar();
   let native: x509.X509Crl;
   try {
     // a 1 MiB CRL holds some 30,000 entries of about four ASN.1 nodes each: past asn1js's default of 10,000 nodes
-    native = new x509.X509Crl(new Uint8Array(der), { berOptions: { maxNodes: 250_000 } });
+    native = new X509Crl(new Uint8Array(der), { berOptions: { maxNodes: 250_000 } });
     return {
       der,
       thisUpdate: native.thisUpdate,
@@ -59,8 +58,9 @@ export function readCrl(text: string): Crl {
 
 /** Does the anchor (DER) vouch for the CRL: issued under its name and signed with its key? */
 export async function signedBy(crl: Crl, anchorDer: Buffer): Promise<boolean> {
+  const { X509Certificate } = peculiar();
   try {
-    const anchor = new x509.X509Certificate(new Uint8Array(anchorDer));
+    const anchor = new X509Certificate(new Uint8Array(anchorDer));
     if (crl.native.issuerName.toString() !== anchor.subjectName.toString()) return false;
     return await crl.native.verify({ publicKey: anchor });
   } catch {
