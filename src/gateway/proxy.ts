@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
+import { Pool } from './upstream-pool.js';
 
 // Headers that describe one hop, not the message: never forwarded either way (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
