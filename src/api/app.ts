@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
-import { Ajv } from 'ajv';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
+import Fastify, { type FastifyServerOptions, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError } from '../domain/errors.js';
 import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { newRequestId } from '../http/request-id.js';
@@ -21,6 +22,8 @@ import { previewRoutes } from './routes/preview.js';
 import { consoleRoutes } from './routes/console.js';
 import { errorResponse } from './wire.js';
 import { metricsRoutes } from '../metrics/admin-api.js';
+
+const require = createRequire(import.meta.url);
 
 export interface AppDeps {
   readonly rt: Runtime;
@@ -48,13 +51,79 @@ export const BODY_LIMIT = 64 * 1024;
 
 // Bodies are validated as sent (no type coercion, unknown fields refused);
 // query strings are text, so their numbers and booleans are coerced.
-const bodyAjv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false });
-const queryAjv = new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false });
+let bodyAjv: Ajv | undefined;
+let queryAjv: Ajv | undefined;
+const ajvFor = (httpPart: string | undefined): Ajv => {
+  const { Ajv } = require('ajv') as typeof import('ajv');
+  return httpPart === 'body'
+    ? (bodyAjv ??= new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false }))
+    : (queryAjv ??= new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false }));
+};
+
+// Schemas are compiled when a route is first called, not when the server starts: compiling every route's
+// validator (Ajv) and response serializer (fast-json-stringify) up front, and loading both, was most of `serve`'s
+// start-up (some 0.3 CPU-s). The functions are the same ones, made later; compileAllSchemas() makes them all now.
+
+/** Per app, the schemas not compiled yet. */
+const uncompiled = new WeakMap<FastifyInstance, Set<() => unknown>>();
+
+/** A function made by `make` on its first call. */
+function onFirstUse<F extends (...args: never[]) => unknown>(make: () => F, pending: Set<() => unknown>): { made: () => F } {
+  let fn: F | undefined;
+  const made = () => {
+    if (!fn) {
+      fn = make();
+      pending.delete(made);
+    }
+    return fn;
+  };
+  pending.add(made);
+  return { made };
+}
+
+/**
+ * A route's validator. Fastify sees it as the Ajv function it is: it passes the parent data (`schemaEnv`), so
+ * coercion and defaults work on the root value, and reads `errors` after a call.
+ */
+function validatorOnFirstUse(schema: object, httpPart: string | undefined, pending: Set<() => unknown>): ValidateFunction {
+  const { made } = onFirstUse(() => ajvFor(httpPart).compile(schema), pending);
+  const validate = function (this: unknown, data: unknown, context?: Parameters<ValidateFunction>[1]) {
+    const check = made();
+    const ok = check.call(this, data, context);
+    validate.errors = check.errors;
+    return ok;
+  } as ValidateFunction;
+  Object.defineProperty(validate, 'schemaEnv', { get: () => made().schemaEnv });
+  return validate;
+}
+
+type SerializerFactory = (externalSchemas: unknown, options: unknown) => (route: { schema: object }) => (data: unknown) => string;
+
+/** Fastify's own response serializer compiler (fast-json-stringify), the very copy Fastify would load. */
+const fastifySerializers = (): SerializerFactory => createRequire(require.resolve('fastify'))('@fastify/fast-json-stringify-compiler')() as SerializerFactory;
+
+/** Compiles every route schema of the app not compiled yet, as the server once did at start: a test's way to see each compiles. */
+export function compileAllSchemas(app: FastifyInstance): number {
+  const all = [...(uncompiled.get(app) ?? [])];
+  for (const compile of all) compile();
+  return all.length;
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const logger = deps.logger && typeof deps.logger === 'object' && !('child' in deps.logger) ? { ...deps.logger, serializers: { req: requestForLog } } : (deps.logger ?? false);
+  const pending = new Set<() => unknown>();
   const app = Fastify({
+    // the types name @fastify/ajv-compiler's factory; Fastify calls any that returns a route's validator
+    schemaController: {
+      compilersFactory: {
+        buildValidator: () => ({ schema, httpPart }: { schema: object; httpPart?: string }) => validatorOnFirstUse(schema, httpPart, pending),
+        buildSerializer: (externalSchemas: unknown, options: unknown) => (route: { schema: object }) => {
+          const { made } = onFirstUse(() => fastifySerializers()(externalSchemas, options)(route), pending);
+          return (data: unknown) => made()(data);
+        },
+      } as unknown as NonNullable<FastifyServerOptions['schemaController']>['compilersFactory'],
+    },
     logger,
     bodyLimit: BODY_LIMIT,
     genReqId: newRequestId,
@@ -75,7 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // JSON only: any other body type is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  uncompiled.set(app, pending);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];

@@ -1,11 +1,9 @@
 import pino from 'pino';
 import { WORKER_TLS_CERT, WORKER_TLS_KEY, type GatewayConfig } from '../config.js';
-import { saveGatewayCertificate, selfSignedLocalhost } from '../gateway/self-signed.js';
 import { listenError } from '../http/listen-error.js';
-import { aggregatedSource } from '../metrics/cluster.js';
-import { MetricsListener } from '../metrics/listener.js';
 
-// The gateway's primary (--workers N) loads only this before it forks: not the data plane.
+// The gateway's primary (--workers N) loads only this before it forks: not the data plane, and prom-client or
+// @peculiar/x509 only when it serves the metrics or makes the certificate.
 
 /**
  * What a gateway's primary does for its workers (--workers N): makes the one self-signed certificate they all
@@ -15,6 +13,7 @@ export async function prepareGateway(config: GatewayConfig): Promise<{ env: Reco
   const log = pino({ level: config.logLevel });
   const env: Record<string, string> = {};
   if (!(config.tlsCert && config.tlsKey)) {
+    const { saveGatewayCertificate, selfSignedLocalhost } = await import('../gateway/self-signed.js');
     const tls = await selfSignedLocalhost();
     let caFile: string | undefined;
     try {
@@ -27,6 +26,7 @@ export async function prepareGateway(config: GatewayConfig): Promise<{ env: Reco
     env[WORKER_TLS_KEY] = tls.key;
   }
   if (!config.metrics) return { env, close: async () => undefined };
+  const [{ aggregatedSource }, { MetricsListener }] = await Promise.all([import('../metrics/cluster.js'), import('../metrics/listener.js')]);
   const listener = new MetricsListener(aggregatedSource(), config.metrics.host, config.metrics.port);
   const url = await listener.listen().catch((err: unknown) => {
     throw listenError(err, config.metrics!.host, config.metrics!.port, { host: '--metrics-host', port: '--metrics-port' });

@@ -2,12 +2,10 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { GatewayConfig } from '../config.js';
 import { Gateway } from '../gateway/server.js';
-import { saveGatewayCertificate, selfSignedLocalhost } from '../gateway/self-signed.js';
 import { listenError } from '../http/listen-error.js';
-import { GatewayMetrics } from '../metrics/gateway.js';
-import { MetricsListener } from '../metrics/listener.js';
-import { isLead, isWorker, shareMetrics } from '../metrics/cluster.js';
-import { runtimeRegistry } from '../metrics/registry.js';
+import type { GatewayMetrics } from '../metrics/gateway.js';
+import type { MetricsListener } from '../metrics/listener.js';
+import { isLead, isWorker } from '../metrics/roles.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
 
@@ -28,6 +26,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   if (!tls && config.tlsCert && config.tlsKey) {
     tls = { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
   } else if (!tls) {
+    const { saveGatewayCertificate, selfSignedLocalhost } = await import('../gateway/self-signed.js');
     tls = await selfSignedLocalhost();
     try {
       caFile = saveGatewayCertificate(config.dataDir, tls.cert);
@@ -41,9 +40,23 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   }
   const rt = await openRuntime(config, options);
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
-  // metrics cost the data plane nothing unless they are asked for
-  const registry = config.metrics ? runtimeRegistry(rt) : undefined;
-  if (registry) shareMetrics(registry);
+  // metrics cost the data plane nothing unless they are asked for: prom-client is not even loaded
+  let registry: import('prom-client').Registry | undefined;
+  let gatewayMetrics: GatewayMetrics | undefined;
+  let metrics: MetricsListener | undefined;
+  if (config.metrics) {
+    const [{ runtimeRegistry }, { shareMetrics }, { GatewayMetrics }, { MetricsListener }] = await Promise.all([
+      import('../metrics/registry.js'),
+      import('../metrics/cluster.js'),
+      import('../metrics/gateway.js'),
+      import('../metrics/listener.js'),
+    ]);
+    registry = runtimeRegistry(rt);
+    shareMetrics(registry);
+    gatewayMetrics = new GatewayMetrics(registry);
+    // with --workers, the primary listens for the metrics of all of them
+    if (!isWorker()) metrics = new MetricsListener(registry, config.metrics.host, config.metrics.port);
+  }
   const gateway = new Gateway(rt, {
     host: config.host,
     port: config.port,
@@ -53,10 +66,8 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     log: (entry) => log.info(entry),
     limits: config.limits,
     ...(config.clientIdHeader ? { clientIdHeader: config.clientIdHeader } : {}),
-    ...(registry ? { metrics: new GatewayMetrics(registry) } : {}),
+    ...(gatewayMetrics ? { metrics: gatewayMetrics } : {}),
   });
-  // with --workers, the primary listens for the metrics of all of them
-  const metrics = registry && config.metrics && !isWorker() ? new MetricsListener(registry, config.metrics.host, config.metrics.port) : undefined;
   const metricsUrl = await metrics?.listen().catch(async (err: unknown) => {
     stopAlerts();
     await rt.close();

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import type { ServeConfig } from '../config.js';
-import { isLead } from '../metrics/cluster.js';
+import { isLead } from '../metrics/roles.js';
 import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';

@@ -1,9 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
-import { AggregatorRegistry } from 'prom-client';
 import { ConfigError } from '../config.js';
 import { listenError } from '../http/listen-error.js';
-import { aggregated, LEAD_ENV, METRICS_REQUEST, METRICS_RESPONSE } from '../metrics/cluster.js';
+import { LEAD_ENV, METRICS_REQUEST, METRICS_RESPONSE } from '../metrics/roles.js';
 
 // --workers N: one primary process that holds no store and serves nothing, and N workers that each run the
 // whole server (own runtime, snapshots and change feed) on the port they share through node:cluster. The
@@ -21,13 +20,19 @@ export interface Supervisor {
 
 /** In the primary: starts `count` workers of this very command and resolves once each listens. */
 export function superviseWorkers(count: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<Supervisor> {
-  const aggregator = new AggregatorRegistry();
+  // prom-client is loaded when a worker first asks for the metrics, not before: a primary stays small
+  let clusterMetrics: Promise<() => Promise<string>> | undefined;
+  const metricsOfAll = () =>
+    (clusterMetrics ??= Promise.all([import('prom-client'), import('../metrics/cluster.js')]).then(([{ AggregatorRegistry }, { aggregated }]) => {
+      const aggregator = new AggregatorRegistry();
+      return () => aggregated(aggregator);
+    }));
   let stopping = false;
   const lead = new Set<Worker>();
 
   cluster.on('message', (worker, message: { type?: string; id?: number }) => {
     if (message?.type !== METRICS_REQUEST) return;
-    aggregated(aggregator).then(
+    metricsOfAll().then((collect) => collect()).then(
       (text) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text }),
       (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message }),
     );

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool } from './upstream-pool.js';
 
 // Headers that describe one hop, not the message: never forwarded either way (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([

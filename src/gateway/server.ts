@@ -10,7 +10,8 @@ import { CERTIFICATE_ID_HEADER, clientId, forwardedClientCert, FORWARDED_CLIENT_
 import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
-import { NONE, type GatewayMetrics } from '../metrics/gateway.js';
+import { NONE } from '../metrics/decisions.js';
+import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
 import { TrafficRecorder } from '../state/traffic.js';

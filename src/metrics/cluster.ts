@@ -1,23 +1,12 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry, type RegistryContentType } from 'prom-client';
+import { METRICS_REQUEST, METRICS_RESPONSE } from './roles.js';
 
 // The metrics of a deployment with --workers: each worker's registry joins the cluster's, and the primary
 // aggregates them (prom-client's AggregatorRegistry asks each worker over IPC). A worker asked for /metrics
 // asks the primary in turn, so any worker answers for all of them.
 
-export const METRICS_REQUEST = 'certgate:metrics-request';
-export const METRICS_RESPONSE = 'certgate:metrics-response';
-/** Set in one worker's environment: it also runs what a deployment does once, not once per worker (expiry alerts). */
-export const LEAD_ENV = 'CERTGATE_LEAD_WORKER';
-
-export function isWorker(): boolean {
-  return cluster.isWorker;
-}
-
-/** Whether this process runs the once-per-deployment duties: a single process, or the lead worker. */
-export function isLead(): boolean {
-  return !cluster.isWorker || process.env[LEAD_ENV] === '1';
-}
+export { isLead, isWorker, LEAD_ENV, METRICS_REQUEST, METRICS_RESPONSE } from './roles.js';
 
 /** In a worker: its registry joins the cluster's metrics, which the primary aggregates. */
 export function shareMetrics(registry: Registry): void {

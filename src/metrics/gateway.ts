@@ -1,9 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Decision } from './decisions.js';
 
-export type Decision = 'admitted' | 'refused' | 'would_refuse';
-
-/** Label value for a decision without a refusal code or reason (an admission). */
-export const NONE = 'none';
+export { NONE, type Decision } from './decisions.js';
 
 /** Upper bounds in seconds: admission alone takes well under a millisecond; proxied requests wait for the upstream's head. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

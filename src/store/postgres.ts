@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from './kysely.js';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { sql } from './kysely.js';
 import type { Actor, AdminKeyRecord, CertificateRecord, ChangeKind, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationPatch, OrganizationState, Permission, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
 import { auditEntry, type AuditEntry, type AuditEvent } from '../domain/audit.js';
 import { isId, newId } from '../domain/ids.js';

@@ -1,7 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect } from './kysely.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
 import { StoreUnavailable } from './store.js';

@@ -1,7 +1,4 @@
-import { celEnv, CelScalar, isCelError, listType, mapType, parse, plan } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
-import { RE2JS } from '@bufbuild/re2';
-import { Environment } from '@marcbachmann/cel-js';
+import { createRequire } from 'node:module';
 import type { CertificateFacts } from '../x509/certificate.js';
 import { AttributeOid, attributeValues, type GeneralName } from '../x509/names.js';
 
@@ -17,6 +14,19 @@ import { AttributeOid, attributeValues, type GeneralName } from '../x509/names.j
 // Cost is bounded by construction: at most 4 KiB and 1,000 syntax nodes, and
 // no comprehension (exists, all, map, filter, …) inside another, so a leaf's
 // SANs are walked at most once per comprehension.
+// Both libraries are loaded with the first filter compiled, not with this
+// module (together some 0.15 CPU-s and 10 MiB): a gateway whose anchors have
+// no filter never loads them.
+
+const require = createRequire(import.meta.url);
+type BufCel = typeof import('@bufbuild/cel');
+type CelJs = typeof import('@marcbachmann/cel-js');
+
+/**
+ * @marcbachmann/cel-js is an ES module only. A Node that can require() one (20.19 and later) loads it with the
+ * first filter; an older Node 20 loads it here, with this module, as before.
+ */
+const celJsNow: CelJs | undefined = (process.features as { require_module?: boolean }).require_module ? undefined : await import('@marcbachmann/cel-js');
 
 export const MAX_FILTER_BYTES = 4096;
 
@@ -34,36 +44,57 @@ const SUBJECT_FIELDS = {
 
 export const SAN_TYPES = ['DNS', 'EMAIL', 'IP_ADDRESS', 'URI', 'CUSTOM'] as const;
 
-const checker = (() => {
+function makeChecker(Environment: CelJs['Environment']) {
   const env = new Environment({ limits: { maxAstNodes: 1000, maxDepth: 40, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 } })
     .registerVariable({ name: 'subject', schema: Object.fromEntries(Object.keys(SUBJECT_FIELDS).map((field) => [field, 'string'])) })
     .registerType('SubjectAltName', { fields: { type: 'string', value: 'string', oid: 'string' } })
     .registerVariable('subject_alt_names', 'list<SubjectAltName>');
   for (const type of SAN_TYPES) env.registerConstant(type, 'string', type);
   return env;
-})();
+}
 
-/** RE2 patterns compiled once each (the evaluator would otherwise compile a pattern on every call). */
-const patterns = new Map<string, { test(text: string): boolean }>();
-const cachedRe2 = {
-  compile(pattern: string) {
-    let matcher = patterns.get(pattern);
-    if (!matcher) {
-      const re = RE2JS.compile(pattern);
-      matcher = { test: (text: string) => re.test(text) };
-      if (patterns.size >= 1000) patterns.clear();
-      patterns.set(pattern, matcher);
-    }
-    return matcher;
-  },
-};
+function makeEvaluator(cel: BufCel, RE2JS: typeof import('@bufbuild/re2').RE2JS) {
+  /** RE2 patterns compiled once each (the evaluator would otherwise compile a pattern on every call). */
+  const patterns = new Map<string, { test(text: string): boolean }>();
+  const cachedRe2 = {
+    compile(pattern: string) {
+      let matcher = patterns.get(pattern);
+      if (!matcher) {
+        const re = RE2JS.compile(pattern);
+        matcher = { test: (text: string) => re.test(text) };
+        if (patterns.size >= 1000) patterns.clear();
+        patterns.set(pattern, matcher);
+      }
+      return matcher;
+    },
+  };
+  const S = cel.CelScalar.STRING;
+  const { strings } = require('@bufbuild/cel/ext') as typeof import('@bufbuild/cel/ext');
+  return cel.celEnv({
+    variables: { subject: cel.mapType(S, S), subject_alt_names: cel.listType(cel.mapType(S, S)), ...Object.fromEntries(SAN_TYPES.map((t) => [t, S])) },
+    funcs: strings,
+    re2: cachedRe2,
+  });
+}
 
-const S = CelScalar.STRING;
-const evaluator = celEnv({
-  variables: { subject: mapType(S, S), subject_alt_names: listType(mapType(S, S)), ...Object.fromEntries(SAN_TYPES.map((t) => [t, S])) },
-  funcs: strings,
-  re2: cachedRe2,
-});
+interface Libraries {
+  readonly checker: ReturnType<typeof makeChecker>;
+  readonly evaluator: ReturnType<typeof makeEvaluator>;
+  readonly cel: BufCel;
+  readonly RE2JS: typeof import('@bufbuild/re2').RE2JS;
+}
+
+let loaded: Libraries | undefined;
+
+function libraries(): Libraries {
+  if (!loaded) {
+    const cel = require('@bufbuild/cel') as BufCel;
+    const { RE2JS } = require('@bufbuild/re2') as typeof import('@bufbuild/re2');
+    const celJs = celJsNow ?? (require('@marcbachmann/cel-js') as CelJs);
+    loaded = { checker: makeChecker(celJs.Environment), evaluator: makeEvaluator(cel, RE2JS), cel, RE2JS };
+  }
+  return loaded;
+}
 
 /** Operators the evaluator's planner handles itself, beside the functions its resolver knows. */
 const PLANNED = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '_[_]']);
@@ -129,6 +160,7 @@ export function compileFilter(expression: string): Filter {
   if (expression.trim().length === 0) throw new FilterInvalid('The filter expression is empty.');
   if (Buffer.byteLength(expression, 'utf8') > MAX_FILTER_BYTES) throw new FilterInvalid(`The filter expression must be at most ${MAX_FILTER_BYTES} bytes.`);
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(expression)) throw new FilterInvalid('The filter expression must not contain control characters other than tabs and line breaks.');
+  const { checker, evaluator, cel, RE2JS } = libraries();
   let checked: { valid: boolean; type?: string; error?: Error };
   try {
     checked = checker.check(expression) as typeof checked;
@@ -137,9 +169,9 @@ export function compileFilter(expression: string): Filter {
   }
   if (!checked.valid) throw new FilterInvalid(`The filter does not compile: ${firstLine(checked.error?.message ?? 'invalid expression')}`);
   if (checked.type !== 'bool') throw new FilterInvalid(`The filter must evaluate to a bool; this expression is of type ${checked.type}.`);
-  let parsed: ReturnType<typeof parse>;
+  let parsed: ReturnType<BufCel['parse']>;
   try {
-    parsed = parse(expression);
+    parsed = cel.parse(expression);
   } catch (err) {
     throw new FilterInvalid(`The filter does not compile: ${firstLine((err as Error).message)}`);
   }
@@ -159,7 +191,7 @@ export function compileFilter(expression: string): Filter {
   }
   let run: (bindings: Record<string, unknown>) => unknown;
   try {
-    run = plan(evaluator, parsed) as typeof run;
+    run = cel.plan(evaluator, parsed) as typeof run;
   } catch (err) {
     throw new FilterInvalid(`The filter could not be prepared for evaluation: ${firstLine((err as Error).message)}`);
   }
@@ -168,7 +200,7 @@ export function compileFilter(expression: string): Filter {
     evaluate(certificate) {
       try {
         const value = run(filterInput(certificate));
-        if (isCelError(value)) return { ok: false, error: firstLine(String((value as Error).message ?? value)) };
+        if (cel.isCelError(value)) return { ok: false, error: firstLine(String((value as Error).message ?? value)) };
         if (typeof value !== 'boolean') return { ok: false, error: 'the filter did not produce a bool' };
         return { ok: true, admitted: value };
       } catch (err) {

@@ -1,18 +1,16 @@
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as x509 from '@peculiar/x509';
 import { ApiError } from '../errors.js';
 import { DerError, readTlv, readWhole, Tag } from './der.js';
+import { peculiar } from './peculiar.js';
 import { pemBlocks } from './pem.js';
 
 // Certificate revocation lists for an anchor (a certgate extension). An
-// upload is read with @peculiar/x509 (the signature and the dates); the
+// upload is read with @peculiar/x509 (loaded with the first upload: the
+// signature and the dates); the
 // revoked serials are read by a strict DER walk into a set, both on upload and
 // at the gate, so a lookup costs the same for 10 serials or 10,000 and reading
 // a 10,000-entry list takes milliseconds, not the event loop for a fifth of a
 // second (a stall under load left the gateway measurably slower afterwards).
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export const MAX_CRL_BYTES = 1024 * 1024;
 
@@ -95,10 +93,11 @@ export function revokedSerials(der: Uint8Array): Set<string> {
 /** A CRL as PEM (-----BEGIN X509 CRL-----) or as base64 DER, checked with @peculiar/x509. */
 export function readCrl(text: string): Crl {
   const der = crlDer(text);
+  const { X509Crl } = peculiar();
   let native: x509.X509Crl;
   try {
     // a 1 MiB CRL holds some 30,000 entries of about four ASN.1 nodes each: past asn1js's default of 10,000 nodes
-    native = new x509.X509Crl(new Uint8Array(der), { berOptions: { maxNodes: 250_000 } });
+    native = new X509Crl(new Uint8Array(der), { berOptions: { maxNodes: 250_000 } });
     return {
       der,
       thisUpdate: native.thisUpdate,
@@ -113,8 +112,9 @@ export function readCrl(text: string): Crl {
 
 /** Does the anchor (DER) vouch for the CRL: issued under its name and signed with its key? */
 export async function signedBy(crl: Crl, anchorDer: Buffer): Promise<boolean> {
+  const { X509Certificate } = peculiar();
   try {
-    const anchor = new x509.X509Certificate(new Uint8Array(anchorDer));
+    const anchor = new X509Certificate(new Uint8Array(anchorDer));
     if (crl.native.issuerName.toString() !== anchor.subjectName.toString()) return false;
     return await crl.native.verify({ publicKey: anchor });
   } catch {

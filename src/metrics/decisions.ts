@@ -1,0 +1,7 @@
+// The gateway's decisions as its metrics label them, without prom-client (metrics/gateway.ts): the data plane
+// names them whether or not metrics are on.
+
+export type Decision = 'admitted' | 'refused' | 'would_refuse';
+
+/** Label value for a decision without a refusal code or reason (an admission). */
+export const NONE = 'none';
