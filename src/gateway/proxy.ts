@@ -16,8 +16,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** The header names a Connection header lists: they are hop-by-hop too. */
-function namedBy(connection: string): Set<string> {
+/** The header names a Connection header lists: they are hop-by-hop too (none beyond the usual keep-alive or close). */
+function namedBy(connection: string): Set<string> | undefined {
+  if (connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive' || connection === 'Close') return undefined;
   const named = new Set<string>();
   for (const token of connection.split(',')) named.add(token.trim().toLowerCase());
   return named;

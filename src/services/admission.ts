@@ -89,22 +89,31 @@ function unusableProject(message: string, owner: ProjectKeyOwner | null = null):
   return { admitted: false, error: new ApiError('invalid_api_key', message), reason: 'archived_project', verdict, owner };
 }
 
+/** The project key a request carries, resolved once per connection and key generation; or the refusal. */
+async function projectKeyOf(rt: Runtime, authorization: string | undefined, connection: object | undefined): Promise<{ owner: ProjectKeyOwner; generation: number } | Admission> {
+  const generation = rt.keys.generation;
+  const kept = connection && keyOnConnection.get(connection);
+  if (kept && kept.header === authorization && kept.generation === generation) return { owner: kept.owner, generation };
+  const token = bearerToken(authorization);
+  if (!token) return refused(missingKey(), 'no_key');
+  const owner = await rt.keys.projectKey(token);
+  if (!owner) return refused(invalidKey('a project key (sk-svcacct-...) of a project behind this gateway'), 'unknown_key');
+  if (connection) keyOnConnection.set(connection, { header: authorization!, generation, owner });
+  return { owner, generation };
+}
+
 /** A request at the gateway: its Authorization header names the project. */
 export async function admitRequest(rt: Runtime, authorization: string | undefined, presented: Presented): Promise<Admission> {
-  const connection = presented.connection;
-  const kept = connection && keyOnConnection.get(connection);
-  let owner: ProjectKeyOwner | undefined;
-  if (kept && kept.header === authorization && kept.generation === rt.keys.generation) {
-    owner = kept.owner;
-  } else {
-    const token = bearerToken(authorization);
-    if (!token) return refused(missingKey(), 'no_key');
-    const generation = rt.keys.generation;
-    owner = await rt.keys.projectKey(token);
-    if (!owner) return refused(invalidKey('a project key (sk-svcacct-...) of a project behind this gateway'), 'unknown_key');
-    if (connection) keyOnConnection.set(connection, { header: authorization!, generation, owner });
+  let key = await projectKeyOf(rt, authorization, presented.connection);
+  if ('admitted' in key) return key;
+  let snapshot = await rt.snapshot(key.owner.organizationId);
+  if (key.generation !== rt.keys.generation) {
+    // bringing the snapshot up to date found keys changed: the key is asked about again
+    key = await projectKeyOf(rt, authorization, presented.connection);
+    if ('admitted' in key) return key;
+    snapshot = await rt.snapshot(key.owner.organizationId);
   }
-  let snapshot = await rt.snapshot(owner.organizationId);
+  const owner = key.owner;
   if (!snapshot.project(owner.projectId)) snapshot = await rt.reload(owner.organizationId);
   const project = snapshot.project(owner.projectId);
   if (!project || project.archivedAt !== null) return unusableProject(ARCHIVED, owner);

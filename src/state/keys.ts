@@ -27,14 +27,18 @@ const MAX_CACHED = 10_000;
 const USE_FLUSH_MS = 1000;
 
 /**
- * Resolves bearer keys to their owners, caching hits in memory. The cache is
- * dropped whenever any snapshot is (a local write or another process's commit),
- * so a deleted key stops working as soon as the deletion is seen.
+ * Resolves bearer keys to their owners, caching hits in memory. Admin keys
+ * are dropped whenever any snapshot is (a local write or another process's
+ * commit). Project keys are dropped when a snapshot brought up to date finds
+ * keys, service accounts or projects changed (or was loaded whole), so
+ * traffic elsewhere does not make every connection resolve its key again; the
+ * gateway asks again when its snapshot's catching up moved the generation, so
+ * a deleted key stops working as soon as the deletion is seen.
  */
 export class KeyResolver {
   private readonly admin = new KeyCache<AdminKeyOwner>();
   private readonly project = new KeyCache<ProjectKeyOwner>();
-  /** Bumped whenever the keys may have changed: a resolution made under one generation holds while it lasts. */
+  /** Bumped whenever the project keys may have changed: a resolution made under one generation holds while it lasts. */
   generation = 0;
   /** admin keys used since the last flush, and when each was last written as used */
   private readonly used = new Set<string>();
@@ -46,9 +50,10 @@ export class KeyResolver {
     snapshots: Snapshots,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {
-    snapshots.onInvalidate(() => {
+    snapshots.onInvalidate(() => this.admin.expire());
+    snapshots.onChanged((patch) => {
+      if (patch && !patch.keys && patch.serviceAccounts.size === 0 && patch.projects.size === 0) return;
       this.generation++;
-      this.admin.expire();
       this.project.expire();
     });
     this.flusher = setInterval(() => void this.flushUse(), USE_FLUSH_MS).unref();
@@ -111,9 +116,11 @@ class KeyCache<T> {
   resolve(hash: string, load: (hash: string) => Promise<T | undefined>): Promise<T | undefined> | T {
     const hit = this.current.get(hash);
     if (hit) return hit;
+    const asked = this.current;
     return load(hash).then(
       (owner) => {
-        if (owner && this.current.size < MAX_CACHED) this.current.set(hash, owner);
+        // an answer read before the cache expired may predate the change that expired it: used once, not kept
+        if (owner && asked === this.current && this.current.size < MAX_CACHED) this.current.set(hash, owner);
         return owner;
       },
       (err: unknown) => {

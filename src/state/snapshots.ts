@@ -26,6 +26,7 @@ export class Snapshots {
   private readonly cache = new Map<string, Promise<OrganizationSnapshot>>();
   private readonly lastGood = new Map<string, OrganizationSnapshot>();
   private readonly listeners = new Set<() => void>();
+  private readonly changeListeners = new Set<(patch: OrganizationPatch | null) => void>();
   private readonly patchListeners = new Set<(previous: OrganizationSnapshot, next: OrganizationSnapshot, patch: OrganizationPatch) => void>();
   private readonly stopWatching: () => void;
   private readonly memos = new WeakMap<OrganizationSnapshot, Map<string, unknown>>();
@@ -91,7 +92,12 @@ export class Snapshots {
   }
 
   private loadWhole(organizationId: string): Promise<OrganizationSnapshot> {
-    return this.store.loadOrganization(organizationId).then((state) => new OrganizationSnapshot(state));
+    return this.store.loadOrganization(organizationId).then((state) => {
+      const snapshot = new OrganizationSnapshot(state);
+      // what changed is not known: anything may have
+      for (const listener of this.changeListeners) listener(null);
+      return snapshot;
+    });
   }
 
   private async catchUp(organizationId: string, base: OrganizationSnapshot): Promise<OrganizationSnapshot> {
@@ -104,7 +110,18 @@ export class Snapshots {
       if (memos) this.memos.set(next, memos);
     }
     for (const listener of this.patchListeners) listener(base, next, patch);
+    for (const listener of this.changeListeners) listener(patch);
     return next;
+  }
+
+  /**
+   * Told of what a snapshot brought up to date found changed, before any
+   * caller sees it: the patch, or null when it was loaded whole (anything may
+   * have changed). Caches of what the store says beside the snapshot (keys)
+   * drop only what a change can have touched.
+   */
+  onChanged(listener: (patch: OrganizationPatch | null) => void): void {
+    this.changeListeners.add(listener);
   }
 
   /** Told when a snapshot was made from an older one by a patch, so what was derived from it can carry over. */
@@ -137,5 +154,6 @@ export class Snapshots {
     this.stopWatching();
     this.listeners.clear();
     this.patchListeners.clear();
+    this.changeListeners.clear();
   }
 }
