@@ -91,7 +91,7 @@ export class Snapshots {
   }
 
   private loadWhole(organizationId: string): Promise<OrganizationSnapshot> {
-    return this.store.loadOrganization(organizationId).then((state) => new OrganizationSnapshot(state));
+    return this.store.loadOrganization(organizationId).then((state) => OrganizationSnapshot.of(state));
   }
 
   private async catchUp(organizationId: string, base: OrganizationSnapshot): Promise<OrganizationSnapshot> {
