@@ -82,4 +82,30 @@ describe('SQLite query plans of the write path', () => {
       await place.drop();
     }
   });
+
+  it('has an index for every reference to a row certgate deletes, so a delete cascades or checks without a scan', async () => {
+    const place = await engines.find((e) => e.name === 'sqlite')!.fresh();
+    const rt = await openRuntime({ dataDir: place.dataDir, databaseUrl: undefined });
+    await rt.close();
+    const raw = new Database(join(place.dataDir, SQLITE_FILE), { readonly: true });
+    try {
+      const deleted = new Set(['certificates', 'service_accounts']); // what the store deletes that other tables reference
+      const tables = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+      const references: string[] = [];
+      for (const table of tables) {
+        const keys = raw.prepare(`SELECT "table" AS parent, "from" AS child FROM pragma_foreign_key_list(?)`).all(table) as { parent: string; child: string }[];
+        for (const { parent, child } of keys) {
+          if (!deleted.has(parent)) continue;
+          references.push(`${table}.${child}`);
+          const indexes = raw.prepare('SELECT name FROM pragma_index_list(?)').all(table) as { name: string }[];
+          const leading = indexes.map(({ name }) => (raw.prepare('SELECT name FROM pragma_index_info(?) WHERE seqno = 0').get(name) as { name: string }).name);
+          assert.ok(leading.includes(child), `${table}.${child} references ${parent} but no index of ${table} starts with it`);
+        }
+      }
+      assert.deepEqual(references.sort(), ['activations.certificate_id', 'certificate_crls.certificate_id', 'project_api_keys.service_account_id']);
+    } finally {
+      raw.close();
+      await place.drop();
+    }
+  });
 });
