@@ -93,7 +93,7 @@ export class Snapshots {
 
   private loadWhole(organizationId: string): Promise<OrganizationSnapshot> {
     return this.store.loadOrganization(organizationId).then((state) => {
-      const snapshot = new OrganizationSnapshot(state);
+      const snapshot = OrganizationSnapshot.of(state);
       // what changed is not known: anything may have
       for (const listener of this.changeListeners) listener(null);
       return snapshot;

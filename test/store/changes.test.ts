@@ -17,14 +17,14 @@ const BY: Actor = { organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: '
 
 /** Everything a snapshot says, in a canonical order. */
 function view(s: OrganizationSnapshot) {
-  const state = (s as unknown as { state: { activations: { scope: string; certificateId: string }[]; modes: { scope: string }[] } }).state;
   return JSON.stringify({
     revision: s.revision,
     certificates: s.certificates,
     projects: s.projects,
     serviceAccounts: s.serviceAccounts,
-    activations: state.activations.map((a) => `${a.scope} ${a.certificateId}`).sort(),
-    modes: [...state.modes].sort((a, b) => (a.scope < b.scope ? -1 : 1)),
+    activations: s.activations().map((a) => `${a.scope} ${a.certificateId}`).sort(),
+    activeIn: [...new Set(s.activations().map((a) => a.scope))].sort().map((scope) => `${scope}: ${[...s.activeIn(scope)].sort().join(',')}`),
+    modes: [...s.modes()].sort((a, b) => (a.scope < b.scope ? -1 : 1)),
   });
 }
 
