@@ -8,24 +8,24 @@ import type {
   ProjectRecord,
   ServiceAccountRecord,
 } from '../domain/model.js';
-import { PersistentMap } from './persistent-map.js';
+import { Map as ImmutableMap } from 'immutable';
 
 const NONE: ReadonlySet<string> = new Set();
-const NO_SCOPES = PersistentMap.empty<true>();
+const NO_SCOPES = ImmutableMap<string, true>();
 
 type Mode = { readonly mode: MtlsMode; readonly updatedAt: number };
 
-/** What a snapshot is made of: persistent maps, so that a later snapshot shares every part a change left alone. */
+/** What a snapshot is made of: persistent maps (immutable's hash tries), so that a later snapshot shares every part a change left alone. */
 interface Parts {
   readonly revision: number;
-  readonly certificateById: PersistentMap<CertificateRecord>;
-  readonly projectById: PersistentMap<ProjectRecord>;
-  readonly accountById: PersistentMap<ServiceAccountRecord>;
+  readonly certificateById: ImmutableMap<string, CertificateRecord>;
+  readonly projectById: ImmutableMap<string, ProjectRecord>;
+  readonly accountById: ImmutableMap<string, ServiceAccountRecord>;
   /** scope → ids of the certificates active in it */
-  readonly activeByScope: PersistentMap<ReadonlySet<string>>;
+  readonly activeByScope: ImmutableMap<string, ReadonlySet<string>>;
   /** certificate id → the scopes it is active in (the same pairs as activeByScope, indexed the other way) */
-  readonly scopesOf: PersistentMap<PersistentMap<true>>;
-  readonly modeByScope: PersistentMap<Mode>;
+  readonly scopesOf: ImmutableMap<string, ImmutableMap<string, true>>;
+  readonly modeByScope: ImmutableMap<string, Mode>;
 }
 
 /**
@@ -45,8 +45,8 @@ export class OrganizationSnapshot {
 
   /** A snapshot of a whole organization as loaded. */
   static of(state: OrganizationState): OrganizationSnapshot {
-    const byId = <T extends { id: string }>(rows: readonly T[]) => PersistentMap.of(rows.map((r) => [r.id, r] as const));
-    const edit = new ActivationEdit(PersistentMap.empty(), PersistentMap.empty());
+    const byId = <T extends { id: string }>(rows: readonly T[]) => ImmutableMap(rows.map((r) => [r.id, r] as const));
+    const edit = new ActivationEdit(ImmutableMap(), ImmutableMap());
     const scopesOf = new Map<string, string[]>();
     for (const { certificateId, scope } of state.activations) {
       let scopes = scopesOf.get(certificateId);
@@ -61,7 +61,7 @@ export class OrganizationSnapshot {
       accountById: byId(state.serviceAccounts),
       activeByScope: edit.byScope,
       scopesOf: edit.ofCertificate,
-      modeByScope: PersistentMap.of(state.modes.map((m) => [m.scope, { mode: m.mode, updatedAt: m.updatedAt }] as const)),
+      modeByScope: ImmutableMap(state.modes.map((m) => [m.scope, { mode: m.mode, updatedAt: m.updatedAt }] as const)),
     });
   }
 
@@ -101,7 +101,7 @@ export class OrganizationSnapshot {
   /** This organization as of a later revision: the rows a patch names replaced, the rest shared as they are. */
   patched(patch: OrganizationPatch): OrganizationSnapshot {
     const parts = this.parts;
-    const replace = <T>(map: PersistentMap<T>, changed: ReadonlyMap<string, T | null>): PersistentMap<T> => {
+    const replace = <T>(map: ImmutableMap<string, T>, changed: ReadonlyMap<string, T | null>): ImmutableMap<string, T> => {
       for (const [id, row] of changed) map = row ? map.set(id, row) : map.delete(id);
       return map;
     };
@@ -166,8 +166,8 @@ export class OrganizationSnapshot {
  */
 class ActivationEdit {
   constructor(
-    public byScope: PersistentMap<ReadonlySet<string>>,
-    public ofCertificate: PersistentMap<PersistentMap<true>>,
+    public byScope: ImmutableMap<string, ReadonlySet<string>>,
+    public ofCertificate: ImmutableMap<string, ImmutableMap<string, true>>,
   ) {}
 
   /** A certificate is active in exactly these scopes. */
@@ -204,10 +204,10 @@ class ActivationEdit {
 }
 
 /** Lists made from a map, kept as long as the map: a map a patch left alone keeps its list in the next snapshot. */
-const sortedLists = new WeakMap<PersistentMap<unknown>, readonly unknown[]>();
-const activationLists = new WeakMap<PersistentMap<ReadonlySet<string>>, readonly ActivationRecord[]>();
+const sortedLists = new WeakMap<ImmutableMap<string, unknown>, readonly unknown[]>();
+const activationLists = new WeakMap<ImmutableMap<string, ReadonlySet<string>>, readonly ActivationRecord[]>();
 
-function sortedValues<T extends { id: string }>(map: PersistentMap<T>): readonly T[] {
+function sortedValues<T extends { id: string }>(map: ImmutableMap<string, T>): readonly T[] {
   let list = sortedLists.get(map) as readonly T[] | undefined;
   if (!list) sortedLists.set(map, (list = [...map.values()].sort(byId)));
   return list;
