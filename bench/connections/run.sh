@@ -10,11 +10,4 @@ cd "$(dirname "$0")/../.."
 source bench/lib/prepare.sh
 
 need_nginx
-build_if_needed
-
-BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
-export BENCH_PIDFILE
-trap cleanup_pids EXIT INT TERM
-
-# about 1.5 minutes; the timeout bounds it when measurements must be repeated
-timeout --signal=TERM --kill-after=10 600 node dist/bench/connections/main.js "$@"
+run_bench connections "$@"

@@ -68,3 +68,16 @@ cleanup_pids() {
   trap - EXIT
   exit "$status"
 }
+
+# Builds if needed, tracks every process the benchmark starts (stopped on exit), and runs dist/bench/NAME/main.js
+# within a time bound (the bound only matters when measurements must be repeated).
+# usage: run_bench NAME [args...]
+run_bench() {
+  local name="$1"
+  shift
+  build_if_needed
+  BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
+  export BENCH_PIDFILE
+  trap cleanup_pids EXIT INT TERM
+  timeout --signal=TERM --kill-after=10 600 node "dist/bench/$name/main.js" "$@"
+}

@@ -8,11 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib/prepare.sh
 
-build_if_needed
-
-BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
-export BENCH_PIDFILE
-trap cleanup_pids EXIT INT TERM
-
-# about 2.5 minutes
-timeout --signal=TERM --kill-after=10 600 node dist/bench/startup/main.js "$@"
+run_bench startup "$@"

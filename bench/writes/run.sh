@@ -9,11 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib/prepare.sh
 
-build_if_needed
-
-BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
-export BENCH_PIDFILE
-trap cleanup_pids EXIT INT TERM
-
-# about 1.5 minutes on a quiet machine; the timeout bounds it when measurements must be repeated
-timeout --signal=TERM --kill-after=10 600 node dist/bench/writes/main.js "$@"
+run_bench writes "$@"
