@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { call, startUpstream } from '../support/gateway.js';
 import { makeCa } from '../support/pki.js';
-import { spawnCertgate } from '../support/processes.js';
+import { assertStreamOutlivesSigterm, spawnCertgate } from '../support/processes.js';
 import { parsePrometheusText, samples } from '../support/prometheus.js';
 import { ADMIN_KEY, tempDir } from '../support/server.js';
 import { within } from '../support/wait.js';
@@ -86,17 +86,7 @@ describe('--workers 2', () => {
       for (let i = 0; i < 10; i++) assert.equal((await call({ url: gateway.url, ca }, { key })).status, 200);
 
       const res = await request(`${gateway.url}/v1/stream`, { headers: { authorization: `Bearer ${key}` }, dispatcher: agent });
-      assert.equal(res.statusCode, 200);
-      const reader = res.body[Symbol.asyncIterator]();
-      assert.match(Buffer.from((await reader.next()).value).toString(), /"n":1/);
-      const exited = gateway.stop(); // SIGTERM to the primary while the response is open
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(gateway.child.exitCode, null, 'still running while a response is in flight');
-      upstream.release();
-      let rest = '';
-      for (let next = await reader.next(); !next.done; next = await reader.next()) rest += Buffer.from(next.value).toString();
-      assert.match(rest, /"n":2[\s\S]*\[DONE\]/, 'the in-flight response completed');
-      assert.equal(await exited, 0);
+      await assertStreamOutlivesSigterm(gateway, res, upstream.release);
       assert.deepEqual(childrenOf(process.pid).filter((pid) => pid === primary), []);
     } finally {
       await agent.close();

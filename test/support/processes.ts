@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,4 +70,22 @@ export async function gatewayTlsFiles(dir: string): Promise<{ args: string[]; ca
 
 export function storeArgs(place: { dataDir: string; databaseUrl?: string }): string[] {
   return place.databaseUrl ? ['--database-url', place.databaseUrl] : ['--data-dir', place.dataDir];
+}
+
+/**
+ * SIGTERM to a gateway while the upstream's event stream (startUpstream's /v1/stream) is open on `res`: the
+ * process must stay up until the upstream is released, deliver the rest of the stream, then exit 0.
+ */
+export async function assertStreamOutlivesSigterm(gateway: CertgateProcess, res: { statusCode: number; body: AsyncIterable<unknown> }, releaseUpstream: () => void): Promise<void> {
+  assert.equal(res.statusCode, 200);
+  const reader = res.body[Symbol.asyncIterator]();
+  assert.match(Buffer.from((await reader.next()).value as Uint8Array).toString(), /"n":1/);
+  const exited = gateway.stop(); // SIGTERM while the response is still open
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(gateway.child.exitCode, null, 'still running while a response is in flight');
+  releaseUpstream();
+  let rest = '';
+  for (let next = await reader.next(); !next.done; next = await reader.next()) rest += Buffer.from(next.value as Uint8Array).toString();
+  assert.match(rest, /"n":2[\s\S]*\[DONE\]/, 'the in-flight response completed');
+  assert.equal(await exited, 0);
 }
