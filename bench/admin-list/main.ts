@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       process.execPath,
       [
         ...(settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
-        process.env.BENCH_CERTGATE_CLI ?? join(ROOT, 'dist/src/cli.js'),
+        process.env.BENCH_CERTGATE_CLI ?? join(ROOT, 'dist/bin/cli.js'),
         'serve',
         '--data-dir',
         dataDir,
@@ -257,7 +257,7 @@ Measured by \`bench/admin-list/run.sh\` on ${m.date}. Regenerated on every run; 
 | date | ${m.date} |
 
 \`GET /v1/organization/certificates\` with an admin key, ${s.certificates} certificates in the organization (5 active), the
-SDK's list shape (${bytes} bytes of JSON). certgate = \`node dist/src/cli.js serve\` (Fastify, SQLite store, log level warn);
+SDK's list shape (${bytes} bytes of JSON). certgate = \`node dist/bin/cli.js serve\` (Fastify, SQLite store, log level warn);
 bare = a node:http server answering the same bytes. ${pinned ? 'Each server pinned to core 0, the load generator to the other core(s).' : 'No CPU pinning.'}
 Load generator: one Node process, ${s.connections} keep-alive connections, ${Number(s.warmupMs) / 1000} s warm-up + ${Number(s.durationMs) / 1000} s measured; ${s.aggregation}.
 

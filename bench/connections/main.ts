@@ -140,7 +140,7 @@ ${machineTable(m, commit)}
 ${settings.connections} TLS 1.3 connections opened at once by one load-generator process (\`bench/lib/loadgen.ts\`), each presenting the
 client certificate, each sending \`GET /v1/models\` with the project key in a closed loop (one request outstanding) for
 ${settings.warmupMs / 1000} s of warm-up (the handshakes happen there) and ${settings.durationMs / 1000} s measured, through to the bench upstream (104-byte JSON).
-certgate = \`node dist/src/cli.js gateway --log-level warn --workers ${settings.workers}\` (CPU counted over all its processes) on a SQLite data directory with the CA active
+certgate = \`node dist/bin/cli.js gateway --log-level warn --workers ${settings.workers}\` (CPU counted over all its processes) on a SQLite data directory with the CA active
 organization-wide; nginx = bench/gateway's configuration (\`ssl_verify_client on\`, the same key check and upstream keep-alive pool),
 ${settings.nginxWorkers || os.availableParallelism()} worker(s). ${pinned ? 'The proxy is pinned to core 0; the load generator and the upstream to the other core(s).' : 'No CPU pinning.'}
 Latency is per request, from write to the full response, inside the measured window.

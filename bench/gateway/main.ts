@@ -1,7 +1,7 @@
 // bench/gateway: certgate's mTLS gateway against nginx (ssl_verify_client on), side by side,
 // same CA, same server certificate, same upstream, same load generator and settings.
 //
-// Processes: upstream (node:http), certgate gateway (node dist/src/cli.js gateway), nginx,
+// Processes: upstream (node:http), certgate gateway (node dist/bin/cli.js gateway, the bundle), nginx,
 // and one load-generator process per phase. With 2+ cores the proxy under test is pinned to
 // core 0 and the generator and upstream to the other cores (BENCH_PIN=0 turns that off).
 //
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     await waitFor('upstream', 5000, async () => (await get({ port: upstreamPort, path: '/' })).status === 200);
 
     // BENCH_CERTGATE_CLI: another build of certgate's cli.js, to try a change out against the same baseline
-    const certgateCli = process.env.BENCH_CERTGATE_CLI ?? join(ROOT, 'dist/src/cli.js');
+    const certgateCli = process.env.BENCH_CERTGATE_CLI ?? join(ROOT, 'dist/bin/cli.js');
     if (process.env.BENCH_CERTGATE_CLI) log(`certgate from ${certgateCli}`);
     const profDir = join(ROOT, 'bench', 'work', 'prof');
     if (settings.cpuProfile) mkdirSync(profDir, { recursive: true });
@@ -395,7 +395,7 @@ Measured by \`bench/gateway/run.sh\` on ${m.date}. Regenerated on every run; the
 | nginx | ${m.nginx} |
 | date | ${m.date} |
 
-Setup: upstream = node:http process answering a small JSON body; certgate = \`node dist/src/cli.js gateway\` (one process);
+Setup: upstream = node:http process answering a small JSON body; certgate = \`node dist/bin/cli.js gateway\` (one process);
 nginx with \`ssl_verify_client on\` for the same CA, ${report.settings.nginxWorkerProcesses} worker process(es), keep-alive pool to the same upstream.
 ${pinned ? 'Each proxy is pinned to core 0; the load generator and the upstream share the other core(s).' : 'No CPU pinning: every process may use every core.'}
 Load generator: one Node process, ${report.settings.connections} closed-loop connections, ${Number(report.settings.warmupMs) / 1000} s warm-up + ${

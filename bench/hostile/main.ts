@@ -12,7 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/src/cli.js');
+const CLI = join(ROOT, 'dist/bin/cli.js');
 const IDLE = Number(process.env.BENCH_IDLE ?? 2200);
 const SLOW = Number(process.env.BENCH_SLOW ?? 100);
 const NOFILE = Number(process.env.BENCH_NOFILE ?? 2048);

@@ -1,12 +1,12 @@
 // Starting the processes several benchmarks share: the bench upstream, `certgate serve` and `certgate gateway`
-// (each as an operator runs it: `node dist/src/cli.js …`), waiting until each answers.
+// (each as an operator runs it: `node dist/bin/cli.js …`), waiting until each answers.
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
 import { freePort, get, ROOT, waitFor, withChildren, WORKERS, type Processes } from './harness.js';
 
-export const CLI = join(ROOT, 'dist/src/cli.js');
+export const CLI = join(ROOT, 'dist/bin/cli.js');
 export const UPSTREAM_KEY = 'sk-upstream-bench';
 
 export interface Running {

@@ -152,8 +152,8 @@ Measured by \`bench/startup/run.sh\` (command: \`bench/startup/run.sh\`, i.e. \`
 ${machineTable(m, commit)}
 
 Time from \`spawn()\` to ready, ${settings.runs} runs of each, round-robin, no CPU pinning: \`node -e 0\` until it exits; a bare
-node:http server (\`node -e "…createServer…listen"\`) until it answers; \`node dist/src/cli.js serve --log-level warn\` until
-\`GET /healthz\` answers 200; \`node dist/src/cli.js gateway --log-level warn\` until \`GET /healthz\` over TLS answers 200; serve and
+node:http server (\`node -e "…createServer…listen"\`) until it answers; \`node dist/bin/cli.js serve --log-level warn\` until
+\`GET /healthz\` answers 200; \`node dist/bin/cli.js gateway --log-level warn\` until \`GET /healthz\` over TLS answers 200; serve and
 gateway with \`--workers 1\` (one process), and the gateway once more with its default, one worker per core (${CORES} here: a primary and
 ${CORES} workers; ready when the first worker answers; RSS summed over all of them and the largest one given). Both
 certgate commands start on a SQLite data directory in use already (migrated; a project, a key, one active CA). Readiness is

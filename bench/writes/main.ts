@@ -149,7 +149,7 @@ async function openTarget(
   const serve = procs.start(
     `certgate serve (${engine}, size ${size})`,
     process.execPath,
-    [join(ROOT, 'dist/src/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
+    [join(ROOT, 'dist/bin/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
     { cpus: place.pinned ? place.serverCpus : undefined, logFile: join(tmp, `serve-${engine}-${size}.log`) },
   );
   await waitFor('certgate serve', 15_000, async () => (await get({ port, path: '/healthz' })).status === 200);
@@ -351,7 +351,7 @@ Measured by \`bench/writes/run.sh\` (command: \`bench/writes/run.sh\`, i.e. \`no
 
 ${machineTable(m, commit)}
 
-Through \`node dist/src/cli.js serve --log-level warn --workers ${WORKERS}\` over HTTP (keep-alive, an owner admin key), ${settings.clients} concurrent clients
+Through \`node dist/bin/cli.js serve --log-level warn --workers ${WORKERS}\` over HTTP (keep-alive, an owner admin key), ${settings.clients} concurrent clients
 (a closed loop each, one request outstanding) in the benchmark's own process, ${pinned ? 'certgate pinned to core 0 and the clients to the other core(s)' : 'no CPU pinning'}.
 Both sizes are up at once (one server each) and measured alternately, ${settings.rounds} round(s), the order reversed each round;
 the table gives each window's median over the rounds (every round is in \`writes.json\`). Each phase: ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured. CPU is read from \`/proc\` for certgate's process

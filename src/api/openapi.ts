@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { operations, type OperationInfo } from './operations.js';
 import { errorResponse } from './wire.js';
+import { packageVersion } from '../package.js';
 
 // The OpenAPI 3.1 document of the admin API, made from the routes themselves: every route's JSON schemas
 // (params, querystring, body, response), as Fastify validates and serializes with them, so the document
@@ -132,14 +132,6 @@ function operation(route: RouteRecord, path: string) {
   };
 }
 
-function packageVersion(): string {
-  try {
-    // dist/src/api/openapi.js → the package root
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export function openapiDocument(routes: readonly RouteRecord[], version = packageVersion()) {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -23,10 +23,7 @@ export function superviseWorkers(count: number, log: (line: string) => void, env
   // prom-client is loaded when a worker first asks for the metrics, not before: a primary stays small
   let clusterMetrics: Promise<() => Promise<string>> | undefined;
   const metricsOfAll = () =>
-    (clusterMetrics ??= Promise.all([import('prom-client'), import('../metrics/cluster.js')]).then(([{ AggregatorRegistry }, { aggregated }]) => {
-      const aggregator = new AggregatorRegistry();
-      return () => aggregated(aggregator);
-    }));
+    (clusterMetrics ??= import('../metrics/cluster.js').then(({ metricsOfWorkers }) => metricsOfWorkers()));
   let stopping = false;
   const lead = new Set<Worker>();
 

@@ -44,6 +44,12 @@ export function aggregatedSource(): Registry {
   return Object.assign(Object.create(aggregator) as Registry, { metrics: () => aggregated(aggregator) });
 }
 
+/** In the primary: the metrics of every worker, aggregated, each time the function is called. */
+export function metricsOfWorkers(): () => Promise<string> {
+  const aggregator = new AggregatorRegistry();
+  return () => aggregated(aggregator);
+}
+
 /** The aggregator's text ends without the final newline the exposition format asks for. */
 export async function aggregated(aggregator: AggregatorRegistry<RegistryContentType>): Promise<string> {
   const text = await aggregator.clusterMetrics();

@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { engines } from '../support/engines.js';
 import { SERVER_AUTH, makeCa, makeClient, type Issued } from '../support/pki.js';
+import { CLI } from '../support/processes.js';
 import { startTestServer, tempDir, type TestServer } from '../support/server.js';
 
 const run = promisify(execFile);
-const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 
 for (const engine of engines) {
   describe(`verify endpoint and CLI (${engine.name})`, () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
+import { CLI } from '../support/processes.js';
 
-const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 
 export interface CliResult {
   readonly code: number | null;

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { CLI } from '../support/processes.js';
 import { tempDir } from '../support/server.js';
 
-const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

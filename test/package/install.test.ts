@@ -48,10 +48,11 @@ describe(`npm pack, then npm install -g into a temporary prefix (${FULL ? 'full,
     assert.equal(failed.stderr, 'certgate: --cert FILE is required: the client certificate (PEM, leaf first, intermediates after)\n');
   });
 
-  it('installs every file the CLI needs (dist/src) and no tests', () => {
-    const files = readdirSync(join(installed, 'dist'));
-    assert.deepEqual(files, ['src']);
-    assert.ok(readdirSync(join(installed, 'dist', 'src', 'commands')).includes('serve.js'));
+  it('installs the bundle and the console\'s files, and no tests and no compiled tree', () => {
+    assert.deepEqual(readdirSync(join(installed, 'dist')).sort(), ['bin', 'src']);
+    assert.deepEqual(readdirSync(join(installed, 'dist', 'src')), ['console']);
+    assert.ok(readdirSync(join(installed, 'dist', 'bin')).includes('cli.js'));
+    assert.ok(readdirSync(join(installed, 'dist', 'src', 'console')).includes('index.html'));
   });
 
   it('installs dependencies that all admit this Node', () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
 import { ADMIN_KEY } from './server.js';
 
-const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
+/** The command operators run: the bundle (scripts/bundle.mjs), which `certgate` and `npm start` run. */
+export const CLI = new URL('../../bin/cli.js', import.meta.url).pathname;
 
 export interface CertgateProcess {
   readonly url: string;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { packagePath } from '../../package.js';
 
 // The web console: static files served as they are (no build step), outside /v1. The page holds no secret: it asks
 // for an admin key and calls /v1 with it, like any other client. The policy below allows nothing but this origin,
@@ -24,8 +24,8 @@ interface Asset {
   readonly etag: string;
 }
 
-/** The console's files, beside this module's folder in dist/src (copied there by the build) or src. */
-const ASSETS_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
+/** The console's files, copied to dist/src/console by the build. */
+const ASSETS_DIR = packagePath('dist', 'src', 'console');
 
 function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();

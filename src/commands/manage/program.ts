@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, describeFailure, makeCtx, type Ctx, type GlobalOptions, type Io } from './context.js';
 import { registerAdminKeys } from './admin-keys.js';
@@ -7,21 +6,18 @@ import { registerCertificates } from './certificates.js';
 import { registerMtlsSettings } from './mtls-settings.js';
 import { registerProjects } from './projects.js';
 import { registerServiceAccounts } from './service-accounts.js';
+import { packageVersion } from '../../package.js';
 
 // The management commands: one more client of the admin API, through the official SDK.
 
 /** Turns a command's implementation into commander's action: (arguments…, options, command). */
 export type Act = <O extends object>(fn: (ctx: Ctx, options: O & GlobalOptions, ...args: any[]) => Promise<void>) => (...params: any[]) => Promise<void>;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function buildProgram(io: Io): Command {
   const program = new Command('certgate')
     .description('certgate: OpenAI\'s Certificates admin API and an mTLS gateway, self-hosted')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--base-url <url>', 'the admin API with its /v1 (default: OPENAI_BASE_URL, else http://127.0.0.1:8080/v1)')
     .option('--api-key <key>', 'an admin key (default: OPENAI_ADMIN_KEY)')
