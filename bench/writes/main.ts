@@ -45,7 +45,9 @@ const settings = {
   /** certificates an organization may hold (OpenAI's limit, enforced by certgate) */
   limit: 50,
 };
-const OFFICIAL = !process.env.BENCH_ENGINES && !process.env.BENCH_SIZES;
+/** BENCH_CERTGATE_CLI: another build of certgate's cli.js, to try a change out against this one */
+const CERTGATE_CLI = process.env.BENCH_CERTGATE_CLI ?? join(ROOT, 'dist/bin/cli.js');
+const OFFICIAL = !process.env.BENCH_ENGINES && !process.env.BENCH_SIZES && !process.env.BENCH_CERTGATE_CLI;
 const RESULTS = resultsDir(OFFICIAL);
 type Phase = 'uploads' | 'toggle';
 
@@ -149,7 +151,7 @@ async function openTarget(
   const serve = procs.start(
     `certgate serve (${engine}, size ${size})`,
     process.execPath,
-    [join(ROOT, 'dist/bin/cli.js'), 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
+    [CERTGATE_CLI, 'serve', ...store.args, '--host', '127.0.0.1', '--port', String(port), '--admin-key', adminKey, '--log-level', 'warn', '--workers', String(WORKERS)],
     { cpus: place.pinned ? place.serverCpus : undefined, logFile: join(tmp, `serve-${engine}-${size}.log`) },
   );
   await waitFor('certgate serve', 15_000, async () => (await get({ port, path: '/healthz' })).status === 200);

@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SqliteDatabase } from 'kysely';
 import { Kysely, SqliteDialect } from './kysely.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
@@ -44,6 +45,30 @@ function identity(file: string): string | undefined {
   }
 }
 
+/** Prepared statements kept per connection, at most (Kysely's SQL strings repeat; an `in (…)` list of each length is one more). */
+const KEPT_STATEMENTS = 500;
+
+/**
+ * The connection as Kysely sees it, with its prepared statements kept: Kysely's SQLite driver prepares every query
+ * afresh, and parsing and planning the same SQL again was about 12% of serve's CPU in a loop of writes. A statement is
+ * reused only once its last use has returned (better-sqlite3 runs it synchronously; certgate never streams rows).
+ */
+function keepingStatements(raw: BetterSqlite3.Database): SqliteDatabase {
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let statement = kept.get(sql);
+      if (!statement) {
+        statement = raw.prepare(sql);
+        if (kept.size >= KEPT_STATEMENTS) kept.delete(kept.keys().next().value!);
+        kept.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 export function openSqliteStore(dataDir: string): SqlStore {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, SQLITE_FILE);
@@ -66,7 +91,7 @@ export function openSqliteStore(dataDir: string): SqlStore {
       return Symbol('unknown'); // not migrated yet: every commit counts as a change
     }
   };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(raw) }) });
 
   // One monitor per store: it tells listeners of other processes' commits, and keeps `healthy` true only while
   // the file at the path is still the one this connection opened and SQLite can read it. When it turns unhealthy
