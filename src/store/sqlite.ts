@@ -46,14 +46,14 @@ function identity(file: string): string | undefined {
 }
 
 /** Prepared statements kept per connection, at most (Kysely's SQL strings repeat; an `in (…)` list of each length is one more). */
-const KEPT_STATEMENTS = 500;
+export const KEPT_STATEMENTS = 500;
 
 /**
  * The connection as Kysely sees it, with its prepared statements kept: Kysely's SQLite driver prepares every query
  * afresh, and parsing and planning the same SQL again was about 12% of serve's CPU in a loop of writes. A statement is
  * reused only once its last use has returned (better-sqlite3 runs it synchronously; certgate never streams rows).
  */
-function keepingStatements(raw: BetterSqlite3.Database): SqliteDatabase {
+export function keepingStatements(raw: BetterSqlite3.Database): SqliteDatabase {
   const kept = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => raw.close(),
