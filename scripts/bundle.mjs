@@ -28,4 +28,4 @@ const result = await build({
   logLevel: 'warning',
 });
 // beside the bundle, not in it (the package ships dist/bin only)
-writeFileSync("dist/bundle-meta.json", JSON.stringify(result.metafile));
+writeFileSync('dist/bundle-meta.json', JSON.stringify(result.metafile));

@@ -132,7 +132,6 @@ function operation(route: RouteRecord, path: string) {
   };
 }
 
-
 export function openapiDocument(routes: readonly RouteRecord[], version = packageVersion()) {
   const paths: Record<string, Record<string, unknown>> = {};
   const tags = new Set<string>();

@@ -13,7 +13,6 @@ import { packageVersion } from '../../package.js';
 /** Turns a command's implementation into commander's action: (arguments…, options, command). */
 export type Act = <O extends object>(fn: (ctx: Ctx, options: O & GlobalOptions, ...args: any[]) => Promise<void>) => (...params: any[]) => Promise<void>;
 
-
 export function buildProgram(io: Io): Command {
   const program = new Command('certgate')
     .description('certgate: OpenAI\'s Certificates admin API and an mTLS gateway, self-hosted')
