@@ -23,7 +23,10 @@ export function superviseWorkers(count: number, log: (line: string) => void, env
   // prom-client is loaded when a worker first asks for the metrics, not before: a primary stays small
   let clusterMetrics: Promise<() => Promise<string>> | undefined;
   const metricsOfAll = () =>
-    (clusterMetrics ??= import('../metrics/cluster.js').then(({ metricsOfWorkers }) => metricsOfWorkers()));
+    (clusterMetrics ??= import('../metrics/cluster.js').then(({ aggregatedSource }) => {
+      const source = aggregatedSource();
+      return () => source.metrics();
+    }));
   let stopping = false;
   const lead = new Set<Worker>();
 

@@ -38,20 +38,14 @@ export function clusterMetrics(registry: Registry): Promise<string> {
   });
 }
 
-/** A metrics source for the primary's own listener (the gateway's metrics port): every worker's, aggregated. */
+/** In the primary: every worker's metrics, aggregated (for a worker's /metrics, and the gateway's metrics listener). */
 export function aggregatedSource(): Registry {
   const aggregator = new AggregatorRegistry();
   return Object.assign(Object.create(aggregator) as Registry, { metrics: () => aggregated(aggregator) });
 }
 
-/** In the primary: the metrics of every worker, aggregated, each time the function is called. */
-export function metricsOfWorkers(): () => Promise<string> {
-  const aggregator = new AggregatorRegistry();
-  return () => aggregated(aggregator);
-}
-
 /** The aggregator's text ends without the final newline the exposition format asks for. */
-export async function aggregated(aggregator: AggregatorRegistry<RegistryContentType>): Promise<string> {
+async function aggregated(aggregator: AggregatorRegistry<RegistryContentType>): Promise<string> {
   const text = await aggregator.clusterMetrics();
   return text.endsWith('\n') ? text : `${text}\n`;
 }
