@@ -100,6 +100,12 @@ async function main(argv: string[]): Promise<number> {
       const { runVerify } = await import('./commands/verify.js');
       return runVerify(config, io.out);
     }
+    case 'backup':
+    case 'restore': {
+      const backup = await import('./commands/backup.js');
+      if (wantsHelp(rest)) return io.out(command === 'backup' ? backup.BACKUP_HELP : backup.RESTORE_HELP), 0;
+      return command === 'backup' ? backup.runBackup(rest, io) : backup.runRestore(rest, io);
+    }
     case undefined:
     case 'help': {
       const { runManage } = await import('./commands/manage/program.js');

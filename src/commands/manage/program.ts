@@ -31,6 +31,8 @@ export function buildProgram(io: Io): Command {
   program.command('serve').description('run the admin API (see `certgate serve --help`)');
   program.command('gateway').description('run the mTLS gateway (see `certgate gateway --help`)');
   program.command('verify').description('explain whether a client certificate would be accepted (see `certgate verify --help`)');
+  program.command('backup').description('copy a running SQLite store to a file (see `certgate backup --help`)');
+  program.command('restore').description('put a backup in place of a stopped SQLite store (see `certgate restore --help`)');
 
   const act: Act = (fn) =>
     async (...params: any[]) => {
