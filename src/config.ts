@@ -16,6 +16,8 @@ export interface ServeConfig {
   /** active anchors expiring within this many days are logged as a warning */
   readonly expiryWarningDays: number;
   readonly workers: number;
+  /** audit events older than this many days are deleted; undefined keeps everything (OpenAI's behaviour) */
+  readonly auditRetentionDays: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -145,7 +147,15 @@ export const serveOptions = {
   ...connectionOptions,
   ...expiryOptions,
   ...workerOptions,
+  auditRetentionDays: { flag: 'audit-retention-days', env: 'CERTGATE_AUDIT_RETENTION_DAYS', help: 'delete audit events older than this many days, in small batches, hourly (default: keep every event)' },
 } as const;
+
+function retentionDays(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new ConfigError(`${name} must be a whole number of days from 1 to 36500, got ${JSON.stringify(value)}`);
+  return n;
+}
 
 export const SERVE_HELP = optionsHelp('certgate serve [options]', 'Runs the admin API (/v1/organization/…), OpenAI\'s Certificates admin API and certgate\'s extensions.', serveOptions);
 
@@ -162,6 +172,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     logLevel: o.logLevel!,
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
     workers: workerCount(o.workers, o.$name.workers),
+    auditRetentionDays: retentionDays(o.auditRetentionDays, o.$name.auditRetentionDays),
   };
 }
 

@@ -4,6 +4,7 @@ import type { ServeConfig } from '../config.js';
 import { isLead } from '../metrics/roles.js';
 import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { startAuditRetention } from '../services/audit-retention.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
 import { seedAdminKey, storeFlags } from './seed.js';
 
@@ -34,6 +35,8 @@ export async function startServer(
     await rt.close();
     throw listenError(err, config.host, config.port);
   }
+  // one process of a set of workers prunes (the others would only find the same rows gone)
+  const stopRetention = isLead() && config.auditRetentionDays !== undefined ? startAuditRetention(rt, config.auditRetentionDays, app.log) : async () => undefined;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
@@ -42,6 +45,7 @@ export async function startServer(
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     async close() {
       stopAlerts();
+      await stopRetention();
       await app.close();
       await rt.close();
     },

@@ -136,6 +136,26 @@ export class SqlStore implements Store {
     return rows.map((r) => JSON.parse(r.body) as AuditEntry);
   }
 
+  async pruneAuditLogs(organizationId: string, olderThan: number, batch: number): Promise<number> {
+    return this.inTransaction(this.impl.beginWrite, async (conn) => {
+      // the oldest by id (ids grow with time: an index walk, however long the log), then only those past retention
+      const oldest = await conn.selectFrom('audit_logs').select(['id', 'effective_at']).where('organization_id', '=', organizationId).orderBy('id', 'asc').limit(batch).execute();
+      const ids: string[] = [];
+      for (const row of oldest) {
+        if (Number(row.effective_at) >= olderThan) break;
+        ids.push(row.id);
+      }
+      if (ids.length === 0) return 0;
+      await conn.deleteFrom('audit_log_resources').where('audit_log_id', 'in', ids).execute();
+      await conn.deleteFrom('audit_logs').where('id', 'in', ids).execute();
+      return ids.length;
+    });
+  }
+
+  async organizationIds(): Promise<string[]> {
+    return (await this.db.selectFrom('organizations').select('id').orderBy('id').execute()).map((r) => r.id);
+  }
+
   async loadOrganization(organizationId: string): Promise<OrganizationState> {
     // One read transaction, so the four reads see the same committed state.
     return this.inTransaction(this.impl.beginRead, async (conn) => {

@@ -35,6 +35,10 @@ export interface Store {
   touchAdminKeys(ids: readonly string[], now: number): Promise<void>;
   /** One page of the audit log, newest first: at most `limit + 1` entries, so the caller can tell whether more follow. */
   auditLogs(organizationId: string, query: AuditQuery): Promise<AuditEntry[]>;
+  /** Deletes at most `batch` of the organization's oldest audit events that took effect before `olderThan`; returns how many. */
+  pruneAuditLogs(organizationId: string, olderThan: number, batch: number): Promise<number>;
+  /** Every organization's id. */
+  organizationIds(): Promise<string[]>;
 
   loadOrganization(organizationId: string): Promise<OrganizationState>;
   /** The rows changed since a revision, read in one transaction; null when the feed no longer reaches back that far. */
