@@ -32,10 +32,12 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   readonly clock?: () => Date;
+  /** open only a store that already exists (commands that read one), never make a new one */
+  readonly existing?: boolean;
 }
 
 export async function openRuntime(config: { dataDir: string; databaseUrl: string | undefined }, options: RuntimeOptions = {}): Promise<Runtime> {
-  const store = await openStore(config);
+  const store = await openStore(config, { existing: options.existing });
   await store.ensureOrganization(DEFAULT_ORGANIZATION_ID, 'Default organization', Math.floor(Date.now() / 1000));
   return runtimeOver(store, options);
 }

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
 import { migrations } from '../store/migrations/index.js';
-import { SQLITE_FILE } from '../store/sqlite.js';
+import { existingSqliteFile, SQLITE_FILE } from '../store/sqlite.js';
 
 // `certgate backup FILE` and `certgate restore FILE`, for the embedded SQLite store. A backup is taken from a
 // running store with SQLite's online backup API: it reads one consistent snapshot of the database while servers go
@@ -44,13 +44,6 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv, command: string)
   if (parsed.positionals.length !== 1) throw new ConfigError(`certgate ${command} takes one FILE (see certgate ${command} --help)`);
   const dataDir = parsed.values['data-dir'] ?? (env.CERTGATE_DATA_DIR || './data');
   return { dataDir, file: resolve(parsed.positionals[0]!) };
-}
-
-/** The store file of a data directory, which must exist: a mistyped directory is an error, never a new empty store. */
-function storeFile(dataDir: string): string {
-  const file = join(dataDir, SQLITE_FILE);
-  if (!existsSync(file)) throw new ConfigError(`no certgate store in ${JSON.stringify(dataDir)} (no ${SQLITE_FILE}): give the --data-dir the server runs with`);
-  return file;
 }
 
 /** Tables a certgate store has from its first migration on: a file without them is not a certgate store. */
@@ -94,7 +87,7 @@ function fsyncPath(path: string): void {
 
 export async function runBackup(argv: readonly string[], io: Io): Promise<number> {
   const { dataDir, file } = parse(argv, io.env, 'backup');
-  const source = storeFile(dataDir);
+  const source = existingSqliteFile(dataDir);
   if (existsSync(file)) throw new ConfigError(`${file} already exists: choose a new file for the backup`);
   if (!existsSync(dirname(file))) throw new ConfigError(`the directory ${dirname(file)} does not exist`);
   const db = new BetterSqlite3(source, { fileMustExist: true, timeout: 10_000 });

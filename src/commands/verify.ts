@@ -25,7 +25,7 @@ export function formatVerdict(verdict: Verdict, projectId: string | undefined): 
 /** certgate verify: the gateway's decision for a PEM chain, from the store itself. Exit status 0 accepted, 1 refused. */
 export async function runVerify(config: VerifyConfig, write: (text: string) => void): Promise<number> {
   const chain = certificatesFromPem(readFileSync(config.certFile, 'utf8'), 'cert');
-  const rt = await openRuntime(config);
+  const rt = await openRuntime(config, { existing: true });
   try {
     const admission = await admitInScope(rt, { organizationId: DEFAULT_ORGANIZATION_ID, projectId: config.projectId ?? null }, { chain: () => chain });
     write(formatVerdict(verdictOf(admission), config.projectId));

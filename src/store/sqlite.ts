@@ -1,13 +1,20 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqliteDatabase } from 'kysely';
 import { Kysely, SqliteDialect } from './kysely.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
-import { StoreUnavailable } from './store.js';
+import { StoreMissing, StoreUnavailable } from './store.js';
 
 export const SQLITE_FILE = 'certgate.db';
+
+/** The store file of a data directory that must already hold one: a mistyped directory is an error, never a new, empty store. */
+export function existingSqliteFile(dataDir: string): string {
+  const file = join(dataDir, SQLITE_FILE);
+  if (!existsSync(file)) throw new StoreMissing(`no certgate store in ${JSON.stringify(dataDir)} (no ${SQLITE_FILE}): give the --data-dir the server runs with`);
+  return file;
+}
 
 /**
  * How often to ask SQLite whether another process has committed (PRAGMA data_version): a read of the WAL index

@@ -113,6 +113,9 @@ export function isStoreUnavailable(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(err.message);
 }
 
+/** Asked to open a store that must already exist (verify, backup, the offline key command), where there is none. */
+export class StoreMissing extends Error {}
+
 /** Raised by a store that knows it cannot be used (its file was moved away, say). */
 export class StoreUnavailable extends Error {}
 

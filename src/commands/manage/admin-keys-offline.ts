@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DEFAULT_ORGANIZATION_ID, PERMISSIONS, type Actor } from '../../domain/model.js';
 import { openRuntime } from '../../runtime.js';
 import { createAdminKey } from '../../services/admin-keys.js';
-import { SQLITE_FILE } from '../../store/sqlite.js';
+import { StoreMissing } from '../../store/store.js';
 import { CliError } from './context.js';
 
 // `certgate admin-keys create --data-dir DIR | --database-url URL`: for an operator locked out of the API (every
@@ -16,10 +14,9 @@ export async function createKeyInStore(
   key: { name: string; expiresInSeconds?: number | undefined; permissions?: string[] | undefined },
 ) {
   // A mistyped directory must not quietly become a new, empty store whose key opens nothing.
-  if (place.dataDir !== undefined && !existsSync(join(place.dataDir, SQLITE_FILE))) {
-    throw new CliError(`no certgate store in ${JSON.stringify(place.dataDir)} (no ${SQLITE_FILE}): give the --data-dir the server runs with`);
-  }
-  const rt = await openRuntime({ dataDir: place.dataDir ?? '', databaseUrl: place.databaseUrl });
+  const rt = await openRuntime({ dataDir: place.dataDir ?? '', databaseUrl: place.databaseUrl }, { existing: true }).catch((err: unknown) => {
+    throw err instanceof StoreMissing ? new CliError(err.message) : err;
+  });
   try {
     const { record, value } = await createAdminKey(rt, CLI, key);
     return {
