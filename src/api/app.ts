@@ -128,7 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     genReqId: newRequestId,
     requestIdHeader: false,
-    return503OnClosing: true,
+    // a request that arrives while the server drains is answered below, in the envelope, not with Fastify's own body
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     serverFactory: (handler) => {
       const server = createServer(serverOptions(limits), handler);
@@ -151,10 +152,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const err = new ApiError('unknown_url', `Invalid URL (${req.method} ${path}).`);
     void reply.status(err.status).send(err.toBody());
   });
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
   // Callback-style hooks: on the hot path they cost no promise when nothing waits.
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
-    done();
+    if (!draining) return done();
+    // what Fastify does while closing (503, and the connection closed so the client goes elsewhere), in the envelope
+    const err = new ApiError('shutting_down', 'The server is shutting down; retry the request (another worker or replica will answer it).');
+    void reply.header('connection', 'close').status(err.status).send(err.toBody());
   });
   app.addSchema({ $id: 'error', ...errorResponse });
   // GET /v1/openapi.json, made from every route registered below it; outside the /v1 plugin, so no key is needed

@@ -47,6 +47,7 @@ export const errorCatalog = {
   // the service itself
   database_unavailable: { status: 503, type: 'server_error' },
   not_ready: { status: 503, type: 'server_error' },
+  shutting_down: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, { status: number; type: string; wire?: null }>;
 
