@@ -72,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp(rest)) return io.out(SERVE_HELP), 0;
       const config = serveConfig(rest, process.env);
       if (config.workers > 1 && cluster.isPrimary) {
+        // a port in use or an unreadable certificate is found before anything is created or printed
+        const { probePort } = await import('./commands/workers.js');
+        await probePort(config.host, config.port);
+        if (config.tlsCert && config.tlsKey) (await import('./commands/tls-files.js')).readServerTls(config.tlsCert, config.tlsKey);
         const { prepareStore } = await import('./commands/seed.js');
         await prepareStore(config);
         return supervise(config, config.workers);

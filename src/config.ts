@@ -18,6 +18,9 @@ export interface ServeConfig {
   readonly workers: number;
   /** audit events older than this many days are deleted; undefined keeps everything (OpenAI's behaviour) */
   readonly auditRetentionDays: number | undefined;
+  /** HTTPS with this certificate and key (PEM files); plain HTTP without them */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -139,6 +142,17 @@ export const storeOptions = {
   logLevel: { flag: 'log-level', env: 'CERTGATE_LOG_LEVEL', fallback: 'info', help: 'fatal, error, warn, info, debug or trace' },
 } as const;
 
+/** A server certificate and its key, for either server. */
+export const tlsOptions = {
+  tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT', help: 'server certificate (PEM); a self-signed one for localhost without it' },
+  tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY', help: 'its private key (PEM)' },
+} as const;
+
+function tlsFiles(o: Options<keyof typeof tlsOptions>): { tlsCert: string | undefined; tlsKey: string | undefined } {
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError(`${o.$name.tlsCert} and ${o.$name.tlsKey} go together: set both or neither`);
+  return { tlsCert: o.tlsCert, tlsKey: o.tlsKey };
+}
+
 export const serveOptions = {
   host: { flag: 'host', env: 'CERTGATE_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
   port: { flag: 'port', env: 'CERTGATE_PORT', fallback: '8080', help: 'port to listen on (0: any free port)' },
@@ -147,6 +161,8 @@ export const serveOptions = {
   ...connectionOptions,
   ...expiryOptions,
   ...workerOptions,
+  tlsCert: { ...tlsOptions.tlsCert, env: 'CERTGATE_SERVE_TLS_CERT', help: 'serve the admin API and console over HTTPS with this certificate (PEM)' },
+  tlsKey: { ...tlsOptions.tlsKey, env: 'CERTGATE_SERVE_TLS_KEY' },
   auditRetentionDays: { flag: 'audit-retention-days', env: 'CERTGATE_AUDIT_RETENTION_DAYS', help: 'delete audit events older than this many days, in small batches, hourly (default: keep every event)' },
 } as const;
 
@@ -173,6 +189,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
     workers: workerCount(o.workers, o.$name.workers),
     auditRetentionDays: retentionDays(o.auditRetentionDays, o.$name.auditRetentionDays),
+    ...tlsFiles(o),
   };
 }
 
@@ -202,8 +219,7 @@ export const gatewayOptions = {
   port: { flag: 'port', env: 'CERTGATE_GATEWAY_PORT', fallback: '8443', help: 'port to listen on (0: any free port)' },
   upstreamUrl: { flag: 'upstream-url', env: 'CERTGATE_UPSTREAM_URL', help: 'required: the OpenAI-compatible API to forward admitted requests to' },
   upstreamApiKey: { flag: 'upstream-api-key', env: 'CERTGATE_UPSTREAM_API_KEY', help: 'bearer key sent upstream in place of the client\'s' },
-  tlsCert: { flag: 'tls-cert', env: 'CERTGATE_TLS_CERT', help: 'server certificate (PEM); a self-signed one for localhost without it' },
-  tlsKey: { flag: 'tls-key', env: 'CERTGATE_TLS_KEY', help: 'its private key (PEM)' },
+  ...tlsOptions,
   clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER', help: 'one more header carrying the verified client\'s id upstream (e.g. x-mtls-client-id)' },
   clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint', help: `what that header carries: ${CLIENT_ID_SOURCES.join(', ')}` },
   metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT', help: 'serve GET /metrics over plain HTTP on this port, without authentication (off when unset)' },
@@ -230,7 +246,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     throw new ConfigError(`${o.$name.upstreamUrl} is not a URL: ${JSON.stringify(o.upstreamUrl)}`);
   }
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError(`${o.$name.upstreamUrl} must be an http or https URL`);
-  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError(`${o.$name.tlsCert} and ${o.$name.tlsKey} go together: set both or neither`);
+  const tls = tlsFiles(o);
   let clientIdHeader: GatewayConfig['clientIdHeader'];
   if (o.clientIdHeader) {
     const name = o.clientIdHeader.toLowerCase();
@@ -250,8 +266,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     databaseUrl: o.databaseUrl,
     upstreamUrl: o.upstreamUrl,
     upstreamApiKey: o.upstreamApiKey,
-    tlsCert: o.tlsCert,
-    tlsKey: o.tlsKey,
+    ...tls,
     logLevel: o.logLevel!,
     clientIdHeader,
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, o.$name.metricsPort) },

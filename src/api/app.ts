@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import type { Ajv, ValidateFunction } from 'ajv';
 import Fastify, { type FastifyServerOptions, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -30,6 +31,8 @@ export interface AppDeps {
   /** pino logger options, or false for none (tests) */
   readonly logger?: boolean | object | FastifyBaseLogger;
   readonly limits?: ConnectionLimits;
+  /** HTTPS with this certificate and key (PEM); plain HTTP without */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 /** What a request line may say in the log: never its query string (a key or token put there must not land in a log). */
@@ -130,11 +133,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     // a request that arrives while the server drains is answered below, in the envelope, not with Fastify's own body
     return503OnClosing: false,
+    // the server is made below; this only tells Fastify's log to say https:// when it is HTTPS
+    ...(deps.tls ? { https: true as unknown as null } : {}),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     serverFactory: (handler) => {
-      const server = createServer(serverOptions(limits), handler);
+      const tls = deps.tls;
+      const server = tls
+        ? createTlsServer({ ...serverOptions(limits), cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: limits.handshakeTimeoutMs }, handler)
+        : createServer(serverOptions(limits), handler);
       capConnections(server, limits.maxConnections);
-      return server;
+      // a client that cannot finish its handshake (in time, or at all) is dropped, as at the gateway
+      if (tls) server.on('tlsClientError', (_err, socket) => socket.destroy());
+      return server as ReturnType<typeof createServer>;
     },
     clientErrorHandler: answerClientError,
     frameworkErrors: (err, _req, reply) => {

@@ -7,8 +7,11 @@ import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startAuditRetention } from '../services/audit-retention.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
 import { seedAdminKey, storeFlags } from './seed.js';
+import { readServerTls } from './tls-files.js';
+import { probePort } from './workers.js';
 
 export { seedAdminKey } from './seed.js';
+
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -21,11 +24,14 @@ export async function startServer(
   config: ServeConfig,
   options: RuntimeOptions & { logger?: boolean | object; announce?: (text: string) => void; prepared?: boolean } = {},
 ): Promise<RunningServer> {
+  const tls = config.tlsCert && config.tlsKey ? readServerTls(config.tlsCert, config.tlsKey) : undefined;
+  // nothing is created or printed (the store, a first key) before the port is known to be free; a worker's primary checked it
+  if (!options.prepared) await probePort(config.host, config.port);
   const rt = await openRuntime(config, options);
   const announce = options.announce ?? ((text: string) => process.stdout.write(text));
   // a worker's primary has seeded the keys already (workers doing it at once would each make one)
   if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
-  const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
+  const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits, tls });
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, app.log) : () => undefined;
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -42,7 +48,7 @@ export async function startServer(
   return {
     app,
     rt,
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     async close() {
       stopAlerts();
       await stopRetention();

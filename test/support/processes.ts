@@ -40,7 +40,7 @@ export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env:
     child.once('exit', early);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /"url":"(https:\/\/[^"]+)"|Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      const match = /"url":"(https:\/\/[^"]+)"|Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       child.off('exit', early);
