@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { GatewayConfig } from '../config.js';
 import { Gateway } from '../gateway/server.js';
+import { startLine } from './start-line.js';
 import { listenError } from '../http/listen-error.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { MetricsListener } from '../metrics/listener.js';
@@ -84,7 +85,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     await rt.close();
     throw listenError(err, config.host, config.port);
   }
-  log.info({ url, upstream: new URL(config.upstreamUrl).origin, ...(caFile ? { ca: caFile } : {}) }, caFile ? `gateway listening; its certificate for clients' ca is ${caFile}` : 'gateway listening');
+  log.info(startLine(config, url, { upstream: new URL(config.upstreamUrl).origin, ...(metricsUrl ? { metrics: metricsUrl } : {}), ...(caFile ? { ca: caFile } : {}) }), caFile ? `gateway listening; its certificate for clients' ca is ${caFile}` : 'gateway listening');
   return {
     url,
     metricsUrl,

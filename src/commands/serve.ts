@@ -4,6 +4,7 @@ import type { ServeConfig } from '../config.js';
 import { isLead } from '../metrics/roles.js';
 import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { startLine } from './start-line.js';
 import { startAuditRetention } from '../services/audit-retention.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
 import { seedAdminKey, storeFlags } from './seed.js';
@@ -45,10 +46,12 @@ export async function startServer(
   const stopRetention = isLead() && config.auditRetentionDays !== undefined ? startAuditRetention(rt, config.auditRetentionDays, app.log) : async () => undefined;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  app.log.info(startLine(config, url), 'certgate serve started');
   return {
     app,
     rt,
-    url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    url,
     async close() {
       stopAlerts();
       await stopRetention();

@@ -1,5 +1,17 @@
 import type { Store } from './store.js';
-import { existingSqliteFile, openSqliteStore } from './sqlite.js';
+import { resolve } from 'node:path';
+import { existingSqliteFile, openSqliteStore, SQLITE_FILE } from './sqlite.js';
+
+/** The store a configuration names, for a start line: the SQLite file, or the PostgreSQL server and database without user, password or options. */
+export function describeStore(config: { dataDir: string; databaseUrl: string | undefined }): string {
+  if (!config.databaseUrl) return `sqlite:${resolve(config.dataDir, SQLITE_FILE)}`;
+  try {
+    const url = new URL(config.databaseUrl);
+    return `postgresql://${url.host}${url.pathname}`;
+  } catch {
+    return 'postgresql';
+  }
+}
 
 /** The store a configuration asks for, migrated and ready; with `existing`, only a SQLite store that is already there. */
 export async function openStore(config: { dataDir: string; databaseUrl: string | undefined }, options: { existing?: boolean } = {}): Promise<Store> {

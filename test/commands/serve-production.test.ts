@@ -42,6 +42,17 @@ describe('certgate serve in production', () => {
         () => 'refused',
       );
       assert.notEqual(plain, 200);
+      // one start line per serving process: version, store, address, and its place among the workers
+      const { availableParallelism } = await import('node:os');
+      const starts = server.output().split('\n').filter((l) => l.includes('certgate serve started')).map((l) => JSON.parse(l));
+      assert.equal(starts.length, availableParallelism(), server.output());
+      for (const start of starts) {
+        assert.match(start.version, /^\d+\.\d+\.\d+/);
+        assert.equal(start.store, `sqlite:${join(dir.path, 'data', 'certgate.db')}`);
+        assert.equal(start.url, server.url);
+        assert.equal(start.workers, availableParallelism());
+      }
+      assert.deepEqual(starts.map((s) => s.worker).sort(), Array.from({ length: availableParallelism() }, (_, i) => i + 1));
     } finally {
       await agent.close();
       await server.stop();
@@ -85,4 +96,11 @@ describe('certgate serve in production', () => {
       }
     });
   }
+});
+
+it('the start line names a PostgreSQL store by server and database only, never its user, password or options', async () => {
+  const { describeStore } = await import('../../src/store/open.js');
+  const named = describeStore({ dataDir: '', databaseUrl: 'postgres://certgate:hunter2@db.internal:5432/certgate?sslmode=require&password=other' });
+  assert.equal(named, 'postgresql://db.internal:5432/certgate');
+  assert.equal(describeStore({ dataDir: '', databaseUrl: 'not a url hunter2' }), 'postgresql');
 });
