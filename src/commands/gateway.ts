@@ -19,6 +19,10 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+async function warmAnchors(rt: Runtime): Promise<void> {
+  for (const organizationId of await rt.store.organizationIds()) await rt.anchors.warm(await rt.snapshot(organizationId));
+}
+
 /** certgate gateway: the data plane over the same store as certgate serve. */
 export async function startGateway(config: GatewayConfig, options: RuntimeOptions & { quiet?: boolean; tls?: { cert: string; key: string } } = {}): Promise<RunningGateway> {
   const log = pino({ level: options.quiet ? 'silent' : config.logLevel });
@@ -40,6 +44,9 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     );
   }
   const rt = await openRuntime(config, options);
+  // every anchor in force read (CRLs included) before the first client is taken: the first request is answered as
+  // fast as the hundredth. A store that cannot be read now is left to the requests, which serve what they can.
+  await warmAnchors(rt).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
   // metrics cost the data plane nothing unless they are asked for: prom-client is not even loaded
   let registry: import('prom-client').Registry | undefined;

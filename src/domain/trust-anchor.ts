@@ -1,5 +1,6 @@
 import type { Filter } from './checks/filter.js';
 import type { CertificateFacts } from './x509/certificate.js';
+import type { RevokedSerials } from './x509/crl.js';
 
 export type AnchorScope = 'project' | 'organization';
 
@@ -9,6 +10,6 @@ export interface TrustAnchor {
   readonly scope: AnchorScope;
   readonly facts: CertificateFacts;
   readonly filter: Filter | null;
-  /** serials the anchor's CRL revokes (see serialKey), null when it has no CRL */
-  readonly revoked: ReadonlySet<string> | null;
+  /** the serials the anchor's CRL revokes, or why a stored CRL cannot be read (the gate fails closed); null when it has no CRL */
+  readonly revoked: RevokedSerials | { readonly unreadable: string } | null;
 }

@@ -2,7 +2,8 @@ import type { Actor } from '../domain/model.js';
 import { certificateNotFound } from '../domain/certificates.js';
 import { ApiError } from '../domain/errors.js';
 import type { CrlRecord } from '../domain/model.js';
-import { readCrl, signedBy } from '../domain/x509/crl.js';
+import { readCertificate } from '../domain/x509/certificate.js';
+import { readCrl, signatureAlgorithmAccepted, signedBy } from '../domain/x509/crl.js';
 import { pemBlocks, toPem } from '../domain/x509/pem.js';
 import type { Runtime } from '../runtime.js';
 
@@ -29,7 +30,10 @@ export async function putCrl(rt: Runtime, by: Actor, certificateId: string, text
   const crl = readCrl(text);
   const current = (await rt.snapshot(by.organizationId)).certificate(certificateId);
   if (!current) throw certificateNotFound(certificateId, 'certificate_id');
-  if (!(await signedBy(crl, pemBlocks(current.content)[0]!.der))) {
+  if (!signatureAlgorithmAccepted(crl)) {
+    throw new ApiError('crl_invalid', `The CRL is signed with an algorithm certgate does not accept (${crl.signatureAlgorithm}): use RSA or ECDSA with SHA-256 or stronger, or Ed25519.`, 'crl');
+  }
+  if (!(await signedBy(crl, readCertificate(pemBlocks(current.content)[0]!.der)))) {
     throw new ApiError('crl_invalid', `The CRL is not issued and signed by certificate ${certificateId}: it must carry the anchor's name and verify with its key.`, 'crl');
   }
   const now = rt.nowSeconds();

@@ -2,14 +2,13 @@ import { compileFilter, type Filter } from '../domain/checks/filter.js';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
 import type { AnchorScope, TrustAnchor } from '../domain/trust-anchor.js';
 import { readCertificate, type CertificateFacts } from '../domain/x509/certificate.js';
-import { crlDer, revokedSerials } from '../domain/x509/crl.js';
+import { crlDer, revokedSerials, type RevokedSerials } from '../domain/x509/crl.js';
 import { pemBlocks } from '../domain/x509/pem.js';
 import type { OrganizationSnapshot } from './snapshot.js';
 
 const MAX_CACHED_FILTERS = 1000;
 
-/** What an unreadable stored CRL revokes: every serial (the gate fails closed). */
-const EVERYTHING: ReadonlySet<string> = { has: () => true, size: Infinity } as unknown as ReadonlySet<string>;
+type Revocation = RevokedSerials | { readonly unreadable: string };
 
 /**
  * The trust anchors in force for a request: those active for its project,
@@ -23,7 +22,7 @@ export class TrustAnchors {
   private readonly parsed = new Map<string, CertificateFacts>();
   private readonly filters = new Map<string, Filter>();
   /** revoked serials per certificate, kept while its CRL is the very same text */
-  private readonly revocations = new Map<string, { content: string; revoked: ReadonlySet<string> }>();
+  private readonly revocations = new Map<string, { content: string; revoked: Revocation }>();
   private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, readonly TrustAnchor[]>>();
 
   /** A later snapshot whose certificates, activations and projects are those of an earlier one keeps its lists (and so its verdicts). */
@@ -43,6 +42,24 @@ export class TrustAnchors {
       perScope.set(key, list);
     }
     return list;
+  }
+
+  /**
+   * Reads everything the anchors in force need (certificates, filters, CRLs) ahead of the first request, one CRL
+   * at a time with the event loop let go between them: fifty 1 MiB CRLs read at a request's arrival held every client
+   * of the process for seconds.
+   */
+  async warm(snapshot: OrganizationSnapshot): Promise<void> {
+    const scopes = new Set(snapshot.liveActivations().map((a) => a.scope));
+    for (const scope of scopes) {
+      for (const id of snapshot.activeIn(scope)) {
+        const record = snapshot.certificate(id);
+        if (!record?.crl) continue;
+        this.revoked(record);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    for (const scope of scopes) this.inForce(snapshot, scope === ORGANIZATION_SCOPE ? null : scope);
   }
 
   private anchors(snapshot: OrganizationSnapshot, scope: string, as: AnchorScope): TrustAnchor[] {
@@ -70,16 +87,16 @@ export class TrustAnchors {
     return facts;
   }
 
-  /** A stored CRL was verified when it was saved; here it is only read, once per CRL. One that cannot be read revokes everything. */
-  private revoked(record: CertificateRecord): ReadonlySet<string> | null {
+  /** A stored CRL was verified when it was saved; here it is only read, once per CRL. One that cannot be read is reported as such (the gate fails closed). */
+  private revoked(record: CertificateRecord): Revocation | null {
     if (!record.crl) return null;
     const kept = this.revocations.get(record.id);
     if (kept && kept.content === record.crl.content) return kept.revoked;
-    let revoked: ReadonlySet<string>;
+    let revoked: Revocation;
     try {
       revoked = revokedSerials(crlDer(record.crl.content));
-    } catch {
-      revoked = EVERYTHING;
+    } catch (err) {
+      revoked = { unreadable: (err as Error).message };
     }
     this.revocations.set(record.id, { content: record.crl.content, revoked });
     return revoked;

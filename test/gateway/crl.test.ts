@@ -2,6 +2,7 @@
 // its own store connection within the propagation bound, over real TLS.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_ORGANIZATION_ID } from '../../src/domain/model.js';
 import { engines } from '../support/engines.js';
 import { call, startScene, type Scene } from '../support/gateway.js';
 import { makeCa, makeClient, makeCrl, type Issued } from '../support/pki.js';
@@ -66,7 +67,8 @@ for (const engine of engines) {
         ['issued by another CA', { crl: await makeCrl(stranger, { revoked: [direct] }) }, /signed by/],
         ['malformed', { crl: '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n' }, /could not be read/],
         ['not a CRL at all', { crl: 'hello, world' }, /PEM|base64/],
-        ['over 1 MiB', { crl: `${'A'.repeat(1024 * 1024)}\n` }, /1 MiB/],
+        // the limit is on the DER: 1,400,000 base64 characters are 1,050,000 bytes, just past 1 MiB
+        ['over 1 MiB of DER', { crl: `${'A'.repeat(1_400_000)}\n` }, /at most 1 MiB of DER; this one is 1,050,000 bytes/],
         ['older than the one stored', { crl: await makeCrl(ca, { revoked: [], thisUpdate: new Date(Date.now() - 3600_000) }) }, /before the one already stored/],
       ];
       for (const [label, body, message] of cases) {
@@ -98,6 +100,28 @@ for (const engine of engines) {
       assert.equal(res.status, 200);
       assert.equal(res.body.this_update, null);
       assert.equal(typeof res.body.updated_at, 'number');
+      await within(1000, async () => (await status(direct)) === 200);
+    });
+
+    it('a stored CRL this version cannot read fails closed with its own reason (503 crl_unusable, never "revoked"), and other anchors keep working', async () => {
+      const other = await makeCa({ name: 'crl bystander anchor' });
+      const otherClient = await makeClient(other);
+      await scene.enforce(other.pem);
+      // as a store written by another version might hold it: no API would take it
+      const now = Math.floor(Date.now() / 1000);
+      const unreadable = '-----BEGIN X509 CRL-----\nMAMCAQE=\n-----END X509 CRL-----\n';
+      await scene.admin.rt.write({ organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'test' }, (tx) =>
+        tx.setCrl(caId, { content: unreadable, thisUpdate: now, nextUpdate: null, revokedCount: 0, updatedAt: now }),
+      );
+      await within(1000, async () => (await status(direct)) === 503);
+      const refused = await call(scene.gateway, { key: scene.key, client: direct });
+      assert.equal(refused.body.error.code, 'authentication_temporarily_unavailable');
+      assert.match(refused.body.error.message, new RegExp(`CRL of trust anchor ${caId} cannot be read.*\\(reason: crl_unusable\\)$`));
+      assert.equal(await status(otherClient), 200, "another anchor's client is admitted");
+      const verdict = await scene.admin.request('POST', '/v1/organization/certificates/verify', { certificate: direct.pem, project_id: scene.project });
+      assert.equal(verdict.status, 200, 'the verify endpoint answers, no 500');
+      assert.equal(verdict.body.checks.find((c: any) => !c.passed).name, 'not_revoked');
+      assert.equal((await scene.admin.request('DELETE', crlPath())).status, 200);
       await within(1000, async () => (await status(direct)) === 200);
     });
   });

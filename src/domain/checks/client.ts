@@ -27,6 +27,7 @@ export type RefusalReason =
   | 'invalid_intermediate'
   | 'path_length_exceeded'
   | 'revoked'
+  | 'crl_unusable'
   | 'name_constraints_violated'
   | 'expired'
   | 'not_yet_valid'
@@ -106,6 +107,14 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
     run: ({ leaf, path }) => {
       const { anchor, intermediates } = path!;
       if (!anchor.revoked) return pass(`Trust anchor ${anchor.id} has no CRL.`);
+      if ('unreadable' in anchor.revoked) {
+        // fail closed, and say so: what the CRL revokes is not known, which is not the same as revoked
+        return refuse(
+          'authentication_temporarily_unavailable',
+          'crl_unusable',
+          `The stored CRL of trust anchor ${anchor.id} cannot be read by this version of certgate (${anchor.revoked.unreadable}); nothing it issued is admitted until a readable CRL is stored.`,
+        );
+      }
       // the anchor's CRL speaks for the certificate the anchor issued: the leaf, or the first intermediate below it
       const issuedByAnchor = intermediates.at(-1) ?? leaf!;
       if (anchor.revoked.has(serialKey(issuedByAnchor.native.serialNumber))) {

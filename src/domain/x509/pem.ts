@@ -18,7 +18,10 @@ export interface PemBlock {
 // line, or one whose BEGIN line starts with other bytes (a NUL, say), is refused.
 const EOL = String.raw`(?:\r\n|\n|\r)`;
 const BLOCK = new RegExp(String.raw`(?:^|${EOL})[ \t]*-----BEGIN ([A-Z0-9]+(?: [A-Z0-9]+)*)-----[ \t]*${EOL}([\s\S]*?)${EOL}[ \t]*-----END ([A-Z0-9 ]+)-----[ \t]*(?=${EOL}|$)`, 'g');
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Well-formed base64: whole groups of four, padding only at the end (the one-pass form of (?:[A-Za-z0-9+/]{4})*(?:…==|…=)?, which took tens of milliseconds on a 1 MiB CRL). */
+export function isBase64(text: string): boolean {
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+}
 const WHITESPACE = /[ \t\r\n]+/g;
 
 /** Every well-formed PEM block in the text, in order. */
@@ -28,7 +31,7 @@ export function pemBlocks(text: string): PemBlock[] {
     const [, label, body, endLabel] = match;
     if (label !== endLabel) continue;
     const compact = body!.replace(WHITESPACE, '');
-    if (compact.length === 0 || !BASE64.test(compact)) continue;
+    if (compact.length === 0 || !isBase64(compact)) continue;
     blocks.push({ label: label!, der: Buffer.from(compact, 'base64') });
   }
   return blocks;
