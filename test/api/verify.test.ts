@@ -62,6 +62,8 @@ for (const engine of engines) {
           'authority_key_identifier',
           'subject_key_identifier',
           'trusted_issuer',
+          'key_strength',
+          'signature_strength',
           'not_revoked',
           'path_length',
           'name_constraints',
