@@ -9,7 +9,7 @@ import { tempDir } from './server.js';
 
 const run = promisify(execFile);
 
-/** 'rsa:<bits>', 'rsa-pss:<bits>', 'ec:<curve>', 'dsa:<bits>', 'ed25519', 'ed448' */
+/** 'rsa:<bits>', 'rsa-pss:<bits>', 'ec:<curve>' (or 'ec:<curve>:explicit', its parameters spelled out), 'dsa:<bits>', 'ed25519', 'ed448' */
 export type OpensslKey = `rsa:${number}` | `rsa-pss:${number}` | `ec:${string}` | `dsa:${number}` | 'ed25519' | 'ed448';
 
 export interface OpensslIssued {
@@ -36,7 +36,7 @@ const dsaParameters = new Map<number, Promise<string>>();
 
 async function generateKey(dir: string, key: OpensslKey): Promise<string> {
   const file = join(dir, 'subject.key');
-  const [kind, size] = key.split(':') as [string, string | undefined];
+  const [kind, size, encoding] = key.split(':') as [string, string | undefined, string | undefined];
   if (kind === 'dsa') {
     // DSA parameters take seconds to make: once per size per test process
     const bits = Number(size);
@@ -49,7 +49,7 @@ async function generateKey(dir: string, key: OpensslKey): Promise<string> {
   } else if (kind === 'rsa' || kind === 'rsa-pss') {
     await run('openssl', ['genpkey', '-algorithm', kind === 'rsa' ? 'RSA' : 'RSA-PSS', '-pkeyopt', `rsa_keygen_bits:${size}`, '-out', file]);
   } else if (kind === 'ec') {
-    await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${size}`, '-pkeyopt', 'ec_param_enc:named_curve', '-out', file]);
+    await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${size}`, '-pkeyopt', `ec_param_enc:${encoding ?? 'named_curve'}`, '-out', file]);
   } else {
     await run('openssl', ['genpkey', '-algorithm', kind.toUpperCase(), '-out', file]);
   }

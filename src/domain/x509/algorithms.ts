@@ -1,7 +1,7 @@
-import { children, DerError, expectTag, readOid, Tag, type Tlv } from './der.js';
+import { children, DerError, expectTag, readBitString, readOid, readWhole, Tag, type Tlv } from './der.js';
 
-// What a certificate's signatureAlgorithm means: the family of the signature and the digest it signs. Facts,
-// not judgements: which of them certgate accepts is a rule (src/domain/checks/cryptography.ts).
+// What a certificate's signatureAlgorithm means (the family of the signature and the digest it signs), and the size
+// of its public key. Facts, not judgements: which of them certgate accepts is a rule (src/domain/checks/cryptography.ts).
 
 export type SignatureFamily = 'rsa' | 'rsa-pss' | 'ecdsa' | 'dsa' | 'eddsa';
 
@@ -97,4 +97,72 @@ function pssDigest(der: Uint8Array, parameters: Tlv | undefined): string | undef
   if (!hashOid) throw new DerError('malformed RSASSA-PSS hashAlgorithm');
   const oid = readOid(der, hashOid);
   return DIGESTS.get(oid);
+}
+
+export interface PublicKeySize {
+  /** the modulus length of an RSA or RSA-PSS key, the prime p's of a DSA key */
+  readonly bits: number | undefined;
+  /** an EC key's named curve in OpenSSL's names ('prime256v1', 'secp384r1', …), or its OID when certgate does not name it */
+  readonly curve: string | undefined;
+}
+
+const CURVE_NAMES: ReadonlyMap<string, string> = new Map([
+  ['1.2.840.10045.3.1.7', 'prime256v1'],
+  ['1.3.132.0.34', 'secp384r1'],
+  ['1.3.132.0.35', 'secp521r1'],
+  ['1.2.840.10045.3.1.1', 'prime192v1'],
+  ['1.3.132.0.33', 'secp224r1'],
+  ['1.3.132.0.10', 'secp256k1'],
+]);
+
+const KeyOid = { rsa: '1.2.840.113549.1.1.1', rsaPss: PSS, dsa: '1.2.840.10040.4.1', ec: '1.2.840.10045.2.1' } as const;
+
+/**
+ * SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }, read from the DER
+ * rather than from node:crypto's asymmetricKeyDetails, which costs 10 µs (RSA) to 34 µs (EC) of CPU a key: an EC
+ * key's curve is its namedCurve parameter (RFC 5480 allows no other form; explicit parameters give no curve), an RSA
+ * key's size the bit length of RSAPublicKey's modulus, a DSA key's that of its parameters' p.
+ */
+export function readPublicKeySize(der: Uint8Array, info: Tlv): PublicKeySize {
+  const [identifier, key, extra] = children(der, expectTag(info, Tag.sequence));
+  if (!identifier || !key || extra) throw new DerError('malformed SubjectPublicKeyInfo');
+  const [algorithm, parameters] = children(der, expectTag(identifier, Tag.sequence));
+  if (!algorithm) throw new DerError('malformed SubjectPublicKeyInfo algorithm');
+  switch (readOid(der, algorithm)) {
+    case KeyOid.ec: {
+      if (parameters?.tag !== Tag.oid) return { bits: undefined, curve: undefined };
+      const oid = readOid(der, parameters);
+      return { bits: undefined, curve: CURVE_NAMES.get(oid) ?? oid };
+    }
+    case KeyOid.rsa:
+    case KeyOid.rsaPss: {
+      const { bits, unused } = readBitString(der, key);
+      if (unused !== 0) throw new DerError('RSA public key with unused bits');
+      const [modulus] = children(bits, readWhole(bits, Tag.sequence));
+      if (!modulus) throw new DerError('RSA public key without a modulus');
+      return { bits: positiveIntegerBits(bits, modulus), curve: undefined };
+    }
+    case KeyOid.dsa: {
+      if (parameters?.tag !== Tag.sequence) return { bits: undefined, curve: undefined };
+      const [p] = children(der, parameters);
+      if (!p) throw new DerError('DSA parameters without p');
+      return { bits: positiveIntegerBits(der, p), curve: undefined };
+    }
+    default:
+      return { bits: undefined, curve: undefined };
+  }
+}
+
+/** The bit length of a positive, minimally encoded INTEGER (OpenSSL's BN_num_bits). */
+function positiveIntegerBits(buf: Uint8Array, tlv: Tlv): number {
+  expectTag(tlv, Tag.integer);
+  let at = tlv.start;
+  if (at === tlv.end) throw new DerError('empty INTEGER');
+  if (buf[at]! & 0x80) throw new DerError('negative INTEGER where a positive one was expected');
+  if (buf[at] === 0 && at + 1 < tlv.end) {
+    if (!(buf[at + 1]! & 0x80)) throw new DerError('non-minimal INTEGER');
+    at++;
+  }
+  const first = buf[at]!;
+  return first === 0 ? 0 : (tlv.end - at - 1) * 8 + (32 - Math.clz32(first));
 }

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readSignatureAlgorithm, type SignatureAlgorithm } from './algorithms.js';
+import { readPublicKeySize, readSignatureAlgorithm, type SignatureAlgorithm } from './algorithms.js';
 import { bytes, children, DerError, expectTag, readBitString, readBoolean, readOid, readSmallUnsigned, readWhole, Tag } from './der.js';
 import { readGeneralNames, readName, readNameConstraints, type DistinguishedName, type GeneralName, type NameConstraints } from './names.js';
 import { sha256Hex, toPem } from './pem.js';
@@ -37,7 +37,7 @@ export interface CertificateFacts {
   readonly unhandledCritical: readonly string[];
   /** node:crypto's asymmetricKeyType: 'rsa', 'rsa-pss', 'ec', 'ed25519', … */
   readonly publicKeyType: string;
-  /** the modulus length of an RSA or DSA key, as node:crypto (OpenSSL) reads it */
+  /** the modulus length of an RSA key, the size of a DSA key's p */
   readonly publicKeyBits: number | undefined;
   /** the named curve of an EC key, in OpenSSL's names ('prime256v1', 'secp384r1', …); undefined for explicit parameters */
   readonly publicKeyCurve: string | undefined;
@@ -198,12 +198,11 @@ function read(der: Buffer): CertificateFacts {
     if (index === 3) extensions = readExtensions(der, field);
   }
   const signatureAlgorithm = readSignatureAlgorithm(der, top[1]!);
+  const keySize = readPublicKeySize(der, tbs[at + 5]!);
   const subjectName = readName(der, subjectTlv);
   readName(der, issuerTlv);
 
   const native = new X509Certificate(der);
-  const publicKey = native.publicKey;
-  const keyDetails = publicKey.asymmetricKeyDetails ?? {};
   const notBefore = new Date(native.validFrom);
   const notAfter = new Date(native.validTo);
   if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) throw new DerError('unreadable validity');
@@ -250,9 +249,9 @@ function read(der: Buffer): CertificateFacts {
     subjectAltNames: san ? readGeneralNames(san) : [],
     nameConstraints: nc ? readNameConstraints(nc) : undefined,
     unhandledCritical: [...extensions].filter(([oid, e]) => e.critical && !PROCESSED.has(oid)).map(([oid]) => oid),
-    publicKeyType: publicKey.asymmetricKeyType ?? 'unknown',
-    publicKeyBits: keyDetails.modulusLength,
-    publicKeyCurve: keyDetails.namedCurve,
+    publicKeyType: native.publicKey.asymmetricKeyType ?? 'unknown',
+    publicKeyBits: keySize.bits,
+    publicKeyCurve: keySize.curve,
     signatureAlgorithm,
   };
 }
