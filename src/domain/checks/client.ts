@@ -105,20 +105,6 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
     },
   },
   {
-    name: 'key_strength',
-    run: (c) => {
-      const problem = weakKeyOnPath(c.leaf!, c.path!);
-      return problem ? verification('weak_key', problem) : pass(`Every key on the path is one certgate accepts (${ACCEPTED_KEYS}).`);
-    },
-  },
-  {
-    name: 'signature_strength',
-    run: (c) => {
-      const problem = weakSignatureOnPath(c.leaf!, c.path!);
-      return problem ? verification('weak_signature', problem) : pass(`Every signature on the path, the anchor's own excepted, is one certgate accepts (${ACCEPTED_SIGNATURES}).`);
-    },
-  },
-  {
     name: 'not_revoked',
     run: ({ leaf, path }) => {
       const { anchor, intermediates } = path!;
@@ -130,6 +116,20 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
         return verification('revoked', `${what} is revoked by the CRL of trust anchor ${anchor.id}.`);
       }
       return pass(`The CRL of trust anchor ${anchor.id} does not list the certificate it issued on this path.`);
+    },
+  },
+  {
+    name: 'key_strength',
+    run: (c) => {
+      const problem = weakKeyOnPath(c.leaf!, c.path!);
+      return problem ? verification('weak_key', problem) : pass(`Every key on the path is one certgate accepts (${ACCEPTED_KEYS}).`);
+    },
+  },
+  {
+    name: 'signature_strength',
+    run: (c) => {
+      const problem = weakSignatureOnPath(c.leaf!, c.path!);
+      return problem ? verification('weak_signature', problem) : pass(`Every signature on the path, the anchor's own excepted, is one certgate accepts (${ACCEPTED_SIGNATURES}).`);
     },
   },
   {
