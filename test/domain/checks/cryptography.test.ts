@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { readTrustAnchor } from '../../../src/domain/checks/anchor.js';
 import { verifyClient } from '../../../src/domain/checks/client.js';
 import { ApiError } from '../../../src/domain/errors.js';
-import { readCertificate } from '../../../src/domain/x509/certificate.js';
+import { weakKey, weakSignature } from '../../../src/domain/checks/cryptography.js';
+import { readCertificate, type CertificateFacts } from '../../../src/domain/x509/certificate.js';
 import { certificatesFromPem } from '../../../src/domain/x509/pem.js';
 import { opensslIssue, type OpensslIssued, type OpensslOptions } from '../../support/openssl-pki.js';
 import { opensslVerify } from '../../support/openssl.js';
@@ -184,5 +185,20 @@ describe('the signature algorithm and key, as read', () => {
     const facts = readCertificate(der((await opensslIssue({ name: 'explicit', ca: true, key: 'ec:P-256:explicit' })).pem));
     assert.equal(facts.publicKeyCurve, undefined);
     assert.equal(facts.publicKeyType, 'ec');
+  });
+});
+
+describe('the rule on what openssl cannot be asked to make', () => {
+  const facts = (fields: Partial<CertificateFacts>) => fields as CertificateFacts;
+  it('refuses a signature algorithm it does not know, DSA signatures, and RSASSA-PSS over an unknown digest', () => {
+    assert.match(weakSignature(facts({ signatureAlgorithm: { oid: '1.2.156.10197.1.501', name: '1.2.156.10197.1.501', family: undefined, digest: undefined } }))!, /^an algorithm certgate does not know \(1\.2\.156\.10197\.1\.501\)/);
+    assert.match(weakSignature(facts({ signatureAlgorithm: { oid: '2.16.840.1.101.3.4.3.2', name: 'dsa-with-sha256', family: 'dsa', digest: 'SHA-256' } }))!, /^DSA \(dsa-with-sha256\)/);
+    assert.match(weakSignature(facts({ signatureAlgorithm: { oid: '1.2.840.113549.1.1.10', name: 'RSASSA-PSS', family: 'rsa-pss', digest: undefined } }))!, /over a digest certgate does not know/);
+    assert.match(weakSignature(facts({ signatureAlgorithm: { oid: '1.2.840.113549.1.1.2', name: 'md2WithRSAEncryption', family: 'rsa', digest: 'MD2' } }))!, /over MD2, which is broken/);
+    assert.equal(weakSignature(facts({ signatureAlgorithm: { oid: '2.16.840.1.101.3.4.3.10', name: 'id-ecdsa-with-sha3-256', family: 'ecdsa', digest: 'SHA3-256' } })), undefined);
+  });
+  it('refuses a key type it does not list (a key-agreement key cannot sign)', () => {
+    assert.match(weakKey(facts({ publicKeyType: 'x25519' }))!, /^a key of type x25519; certgate accepts/);
+    assert.equal(weakKey(facts({ publicKeyType: 'ec', publicKeyCurve: 'secp521r1' })), undefined);
   });
 });
