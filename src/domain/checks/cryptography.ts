@@ -2,17 +2,14 @@ import type { CertificateFacts } from '../x509/certificate.js';
 
 // Modern cryptography only, on every certificate certgate trusts or judges: the rule behind `weak_key` and
 // `weak_signature`. It holds at least what OpenSSL's security level 2 holds (`openssl verify -auth_level 2`: 112
-// bits, no MD5 or SHA-1), and is stricter where the issue asks it to be: EC keys only on P-256, P-384 and P-521
-// (OpenSSL accepts P-224 and other curves at level 2), and no DSA at all (OpenSSL accepts DSA of 2048 bits).
+// bits, no MD5 or SHA-1), and is stricter where the issue asks it to be: RSA of 2048 bits exactly or more (OpenSSL
+// rounds 2047 up to 112 bits), EC keys only on P-256, P-384 and P-521 (OpenSSL accepts P-224 and other curves at
+// level 2), and no DSA at all (OpenSSL accepts DSA of 2048 bits).
 
 export const MIN_RSA_BITS = 2048;
 
-/** OpenSSL's names of the curves certgate accepts, with their usual ones. */
-const CURVES: ReadonlyMap<string, string> = new Map([
-  ['prime256v1', 'P-256'],
-  ['secp384r1', 'P-384'],
-  ['secp521r1', 'P-521'],
-]);
+/** P-256, P-384 and P-521, in OpenSSL's names (as CertificateFacts.publicKeyCurve gives them). */
+const CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 /** Digests too weak to sign with: collisions are practical (MD5, SHA-1) or worse. */
 const BROKEN_DIGESTS: ReadonlySet<string> = new Set(['MD2', 'MD4', 'MD5', 'SHA-1']);
