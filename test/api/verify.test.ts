@@ -63,6 +63,8 @@ for (const engine of engines) {
           'subject_key_identifier',
           'trusted_issuer',
           'not_revoked',
+          'key_strength',
+          'signature_strength',
           'path_length',
           'name_constraints',
           'validity',

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { Agent, request } from 'undici';
 import { startGateway } from '../../src/commands/gateway.js';
 import { gatewayConfig } from '../../src/config.js';
@@ -88,12 +89,13 @@ export interface CallResult {
 /** One request through the gateway on a fresh TLS connection, with or without a client certificate. */
 export async function call(
   gateway: { url: string; ca: string },
-  options: { key?: string; client?: Issued; chain?: Issued[]; path?: string; method?: string; body?: string; headers?: Record<string, string> } = {},
+  options: { key?: string; client?: Pick<Issued, 'pem' | 'keyPem'>; chain?: Pick<Issued, 'pem'>[]; tls?: Pick<ConnectionOptions, 'ciphers' | 'maxVersion'>; path?: string; method?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<CallResult> {
   const agent = new Agent({
     connect: {
       ca: gateway.ca,
       servername: 'localhost',
+      ...options.tls,
       ...(options.client ? { cert: [options.client.pem, ...(options.chain ?? []).map((c) => c.pem)].join(''), key: options.client.keyPem } : {}),
     },
   });

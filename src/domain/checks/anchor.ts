@@ -2,6 +2,7 @@ import { ApiError, type ErrorCode } from '../errors.js';
 import { KeyUsage, MalformedCertificate, readCertificate, type CertificateFacts } from '../x509/certificate.js';
 import { certificatesFromPem } from '../x509/pem.js';
 import { pass, runChecks, type Check } from './check.js';
+import { ACCEPTED_KEYS, weakKey } from './cryptography.js';
 import { unsupportedConstraintKinds } from './name-constraints.js';
 
 // OpenAI's requirements on an uploaded CA certificate (a trust anchor), and
@@ -56,6 +57,14 @@ export const anchorChecks: readonly Check<AnchorCandidate, AnchorFailure>[] = [
       return unsupported.length === 0
         ? pass('Name Constraints, if any, are of kinds certgate enforces.')
         : fail(`The certificate's Name Constraints use name forms certgate cannot enforce (${unsupported.join(', ')}); only DNS, email, URI, IP address and directory names are supported.`);
+    },
+  },
+  {
+    // the anchor's own signature is not judged: an anchor is trusted as it is, and its signature is never checked
+    name: 'key_strength',
+    run: ({ facts }) => {
+      const problem = weakKey(facts);
+      return problem ? fail(`The certificate's key is too weak (weak_key): it has ${problem}.`) : pass(`The key is one certgate accepts (${ACCEPTED_KEYS}).`);
     },
   },
   {

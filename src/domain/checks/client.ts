@@ -2,8 +2,9 @@ import type { ErrorCode } from '../errors.js';
 import type { AnchorScope, TrustAnchor } from '../trust-anchor.js';
 import { ExtendedKeyUsageOid, KeyUsage, readCertificate, type CertificateFacts } from '../x509/certificate.js';
 import { serialKey } from '../x509/crl.js';
+import { ACCEPTED_KEYS, ACCEPTED_SIGNATURES } from './cryptography.js';
 import { pass, runChecks, type Check, type CheckResult } from './check.js';
-import { findPath, nameConstraintsViolation, pathLengthViolation, type Path } from './path.js';
+import { findPath, nameConstraintsViolation, pathLengthViolation, weakKeyOnPath, weakSignatureOnPath, type Path } from './path.js';
 
 // OpenAI's request-time verification of a client certificate, as a list of
 // named checks run in order. The gateway, the verify endpoint and the CLI all
@@ -25,6 +26,8 @@ export type RefusalReason =
   | 'missing_ski_aki'
   | 'untrusted_issuer'
   | 'invalid_intermediate'
+  | 'weak_key'
+  | 'weak_signature'
   | 'path_length_exceeded'
   | 'revoked'
   | 'crl_unusable'
@@ -122,6 +125,20 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
         return verification('revoked', `${what} is revoked by the CRL of trust anchor ${anchor.id}.`);
       }
       return pass(`The CRL of trust anchor ${anchor.id} does not list the certificate it issued on this path.`);
+    },
+  },
+  {
+    name: 'key_strength',
+    run: (c) => {
+      const problem = weakKeyOnPath(c.leaf!, c.path!);
+      return problem ? verification('weak_key', problem) : pass(`Every key on the path is one certgate accepts (${ACCEPTED_KEYS}).`);
+    },
+  },
+  {
+    name: 'signature_strength',
+    run: (c) => {
+      const problem = weakSignatureOnPath(c.leaf!, c.path!);
+      return problem ? verification('weak_signature', problem) : pass(`Every signature on the path, the anchor's own excepted, is one certgate accepts (${ACCEPTED_SIGNATURES}).`);
     },
   },
   {

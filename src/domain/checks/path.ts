@@ -1,5 +1,6 @@
 import { ExtendedKeyUsageOid, issued, KeyUsage, type CertificateFacts } from '../x509/certificate.js';
 import type { TrustAnchor } from '../trust-anchor.js';
+import { weakKey, weakSignature } from './cryptography.js';
 import { constrainedNames, nameConstraintViolation } from './name-constraints.js';
 
 // Building and judging the path from a client's leaf to an anchor in force.
@@ -91,5 +92,36 @@ export function nameConstraintsViolation(leaf: CertificateFacts, path: Path): st
   }
   return undefined;
 }
+
+/**
+ * The key of every certificate on the path: the leaf's, each intermediate's and the anchor's (an anchor uploaded
+ * before the rule held counts too), as OpenSSL checks keys at -auth_level.
+ */
+export function weakKeyOnPath(leaf: CertificateFacts, path: Path): string | undefined {
+  for (const [what, cert] of onPath(leaf, path)) {
+    const problem = weakKey(cert);
+    if (problem) return `${what} has ${problem}.`;
+  }
+  return undefined;
+}
+
+/**
+ * The signature on every certificate of the path but the anchor's own: an anchor is trusted as it is, and its
+ * signature is never checked (RFC 5280 §6.1; OpenSSL exempts it the same way).
+ */
+export function weakSignatureOnPath(leaf: CertificateFacts, path: Path): string | undefined {
+  for (const [what, cert] of onPath(leaf, path).slice(0, -1)) {
+    const problem = weakSignature(cert);
+    if (problem) return `${what} is signed with ${problem}.`;
+  }
+  return undefined;
+}
+
+/** The path from the leaf up, the anchor last, each with how a message names it. */
+const onPath = (leaf: CertificateFacts, path: Path): [string, CertificateFacts][] => [
+  ['The client certificate', leaf],
+  ...path.intermediates.map((cert): [string, CertificateFacts] => [`Intermediate certificate ${oneLine(cert.subject)}`, cert]),
+  [`Trust anchor ${path.anchor.id}`, path.anchor.facts],
+];
 
 const oneLine = (name: string) => name.replace(/\n/g, ', ');

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { readPublicKeySize, readSignatureAlgorithm, type SignatureAlgorithm } from './algorithms.js';
 import { bytes, children, DerError, expectTag, readBitString, readBoolean, readOid, readSmallUnsigned, readWhole, Tag } from './der.js';
 import { readGeneralNames, readName, readNameConstraints, type DistinguishedName, type GeneralName, type NameConstraints } from './names.js';
 import { sha256Hex, toPem } from './pem.js';
@@ -36,6 +37,12 @@ export interface CertificateFacts {
   readonly unhandledCritical: readonly string[];
   /** node:crypto's asymmetricKeyType: 'rsa', 'rsa-pss', 'ec', 'ed25519', … */
   readonly publicKeyType: string;
+  /** the modulus length of an RSA key, the size of a DSA key's p */
+  readonly publicKeyBits: number | undefined;
+  /** the named curve of an EC key, in OpenSSL's names ('prime256v1', 'secp384r1', …); undefined for explicit parameters */
+  readonly publicKeyCurve: string | undefined;
+  /** the algorithm the issuer signed this certificate with */
+  readonly signatureAlgorithm: SignatureAlgorithm;
 }
 
 /** Key Usage bits, numbered as in RFC 5280 §4.2.1.3 (bit 0, digitalSignature, is 1). */
@@ -190,6 +197,8 @@ function read(der: Buffer): CertificateFacts {
     lastOptional = index;
     if (index === 3) extensions = readExtensions(der, field);
   }
+  const signatureAlgorithm = readSignatureAlgorithm(der, top[1]!);
+  const keySize = readPublicKeySize(der, tbs[at + 5]!);
   const subjectName = readName(der, subjectTlv);
   readName(der, issuerTlv);
 
@@ -241,6 +250,9 @@ function read(der: Buffer): CertificateFacts {
     nameConstraints: nc ? readNameConstraints(nc) : undefined,
     unhandledCritical: [...extensions].filter(([oid, e]) => e.critical && !PROCESSED.has(oid)).map(([oid]) => oid),
     publicKeyType: native.publicKey.asymmetricKeyType ?? 'unknown',
+    publicKeyBits: keySize.bits,
+    publicKeyCurve: keySize.curve,
+    signatureAlgorithm,
   };
 }
 

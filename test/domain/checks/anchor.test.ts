@@ -38,6 +38,7 @@ describe('trust anchor rules', () => {
         'key_usage_cert_sign',
         'critical_extensions',
         'name_constraints_supported',
+        'key_strength',
         'not_expired',
         'not_expiring_within_a_day',
       ],
