@@ -5,6 +5,7 @@ import { isLead } from '../metrics/roles.js';
 import { listenError } from '../http/listen-error.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
+import { dataDirWarning } from '../store/data-dir.js';
 import { seedAdminKey, storeFlags } from './seed.js';
 
 export { seedAdminKey } from './seed.js';
@@ -18,13 +19,22 @@ export interface RunningServer {
 
 export async function startServer(
   config: ServeConfig,
-  options: RuntimeOptions & { logger?: boolean | object; announce?: (text: string) => void; prepared?: boolean } = {},
+  options: RuntimeOptions & {
+    logger?: boolean | object;
+    announce?: (text: string) => void;
+    prepared?: boolean;
+    /** where `announce` writes is a terminal, so a generated key may be shown (default: whether stdout is one) */
+    terminal?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const rt = await openRuntime(config, options);
   const announce = options.announce ?? ((text: string) => process.stdout.write(text));
   // a worker's primary has seeded the keys already (workers doing it at once would each make one)
-  if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
+  const terminal = options.terminal ?? process.stdout.isTTY === true;
+  if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config), { dataDir: config.dataDir, terminal });
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits });
+  const loose = isLead() ? dataDirWarning(config.dataDir) : undefined;
+  if (loose) app.log.warn({ dataDir: config.dataDir }, loose);
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, app.log) : () => undefined;
   try {
     await app.listen({ host: config.host, port: config.port });
