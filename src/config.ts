@@ -156,7 +156,7 @@ function tlsFiles(o: Options<keyof typeof tlsOptions>): { tlsCert: string | unde
 export const serveOptions = {
   host: { flag: 'host', env: 'CERTGATE_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
   port: { flag: 'port', env: 'CERTGATE_PORT', fallback: '8080', help: 'port to listen on (0: any free port)' },
-  adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY', help: 'an owner admin key to accept (16+ characters); one is made and printed at first start without it' },
+  adminKey: { flag: 'admin-key', env: 'CERTGATE_ADMIN_KEY', help: 'an owner admin key to accept (16+ characters); without it one is made at first start, printed to a terminal or else written to DATA_DIR/initial-admin-key' },
   ...storeOptions,
   ...connectionOptions,
   ...expiryOptions,

@@ -23,6 +23,7 @@ import { previewRoutes } from './routes/preview.js';
 import { consoleRoutes } from './routes/console.js';
 import { errorResponse } from './wire.js';
 import { metricsRoutes } from '../metrics/admin-api.js';
+import { FAILED_KEY_LIMITS, FailedKeyThrottle } from '../state/failed-keys.js';
 
 const require = createRequire(import.meta.url);
 
@@ -178,7 +179,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema({ $id: 'error', ...errorResponse });
   // GET /v1/openapi.json, made from every route registered below it; outside the /v1 plugin, so no key is needed
   describeApi(app);
-  metricsRoutes(app, deps.rt);
+  // one table per process: with --workers, each worker throttles the sources it sees on its own
+  const failedKeys = new FailedKeyThrottle(FAILED_KEY_LIMITS, (source, failures, retryAfterSeconds) =>
+    app.log.warn({ source, failedKeys: failures, retryAfterSeconds }, 'too many wrong admin keys from one source: its requests are answered 429 until its budget refills'),
+  );
+  metricsRoutes(app, deps.rt, failedKeys);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -190,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   consoleRoutes(app);
   await app.register(async (v1) => {
     requirePermissionOnEveryRoute(v1);
-    v1.addHook('onRequest', requireAdminKey(deps.rt.keys, deps.rt.nowSeconds));
+    v1.addHook('onRequest', requireAdminKey(deps.rt.keys, deps.rt.nowSeconds, false, failedKeys));
     certificateRoutes(v1, deps.rt);
     filterRoutes(v1, deps.rt);
     crlRoutes(v1, deps.rt);

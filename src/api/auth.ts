@@ -3,6 +3,7 @@ import { ApiError } from '../domain/errors.js';
 import { bearerToken, invalidKey, missingKey } from '../http/bearer.js';
 import type { AdminKeyOwner, Permission } from '../domain/model.js';
 import { missingPermission } from '../domain/permissions.js';
+import type { FailedKeyThrottle } from '../state/failed-keys.js';
 import type { KeyResolver } from '../state/keys.js';
 
 declare module 'fastify' {
@@ -17,12 +18,17 @@ declare module 'fastify' {
 
 /**
  * onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission.
- * With `anyPermission` (GET /metrics), any unexpired admin key will do.
+ * With `anyPermission` (GET /metrics), any unexpired admin key will do. With `failedKeys`, a source address that
+ * sent too many wrong keys is answered 429 before its key is looked at.
  */
-export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, anyPermission = false) {
+export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, anyPermission = false, failedKeys?: FailedKeyThrottle) {
   const admit = (request: FastifyRequest, reply: FastifyReply, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
-    if (!owner) return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
+    if (!owner) {
+      failedKeys?.failed(request.ip);
+      return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
+    }
     if (owner.expiresAt !== null && owner.expiresAt <= nowSeconds()) {
+      failedKeys?.failed(request.ip);
       return done(new ApiError('invalid_api_key', `This admin API key (${owner.key.redactedValue}) expired at ${new Date(owner.expiresAt * 1000).toISOString()}. Create a new one.`));
     }
     const needed = request.routeOptions.config.permission;
@@ -39,6 +45,13 @@ export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, any
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     const token = bearerToken(request.headers.authorization);
     if (!token) return done(missingKey());
+    const wait = failedKeys?.retryAfter(request.ip) ?? 0;
+    if (wait > 0) {
+      void reply.header('retry-after', String(wait));
+      return done(
+        new ApiError('rate_limit_exceeded', `Rate limit reached for requests with an incorrect API key from your address: no key from it is checked for ${wait} s. Try again in ${wait}s.`),
+      );
+    }
     const owner = keys.adminKey(token);
     // a cached key answers at once; only a miss waits for the store
     if (owner instanceof Promise) owner.then((found) => admit(request, reply, found, done), done);

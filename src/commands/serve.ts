@@ -7,6 +7,7 @@ import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startLine } from './start-line.js';
 import { startAuditRetention } from '../services/audit-retention.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
+import { dataDirWarning } from '../store/data-dir.js';
 import { seedAdminKey, storeFlags } from './seed.js';
 import { readServerTls } from './tls-files.js';
 import { probePort } from './workers.js';
@@ -23,7 +24,13 @@ export interface RunningServer {
 
 export async function startServer(
   config: ServeConfig,
-  options: RuntimeOptions & { logger?: boolean | object; announce?: (text: string) => void; prepared?: boolean } = {},
+  options: RuntimeOptions & {
+    logger?: boolean | object;
+    announce?: (text: string) => void;
+    prepared?: boolean;
+    /** where `announce` writes is a terminal, so a generated key may be shown (default: whether stdout is one) */
+    terminal?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const tls = config.tlsCert && config.tlsKey ? readServerTls(config.tlsCert, config.tlsKey) : undefined;
   // nothing is created or printed (the store, a first key) before the port is known to be free; a worker's primary checked it
@@ -31,8 +38,11 @@ export async function startServer(
   const rt = await openRuntime(config, options);
   const announce = options.announce ?? ((text: string) => process.stdout.write(text));
   // a worker's primary has seeded the keys already (workers doing it at once would each make one)
-  if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config));
+  const terminal = options.terminal ?? process.stdout.isTTY === true;
+  if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config), { dataDir: config.dataDir, terminal });
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits, tls });
+  const loose = isLead() ? dataDirWarning(config.dataDir) : undefined;
+  if (loose) app.log.warn({ dataDir: config.dataDir }, loose);
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, app.log) : () => undefined;
   try {
     await app.listen({ host: config.host, port: config.port });

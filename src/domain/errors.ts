@@ -9,6 +9,8 @@ export const errorCatalog = {
   missing_api_key: { status: 401, type: 'invalid_request_error' },
   // a key that lacks a scope: OpenAI answers with no code at all (wire: null)
   insufficient_permissions: { status: 401, type: 'invalid_request_error', wire: null },
+  // too many wrong keys from one source address: OpenAI's code and type for a request-rate limit
+  rate_limit_exceeded: { status: 429, type: 'requests' },
   // the request itself
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_type: { status: 400, type: 'invalid_request_error' },

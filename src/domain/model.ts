@@ -103,6 +103,8 @@ export interface Actor {
   readonly key: { readonly id: string; readonly name: string; readonly redactedValue: string } | null;
   /** for a local operator: what acted (e.g. 'certgate serve') */
   readonly local?: string;
+  /** what an admin key may do (every permission it grants); a local operator, holding the store itself, may do all */
+  readonly permissions?: ReadonlySet<Permission>;
 }
 
 export interface AdminKeyRecord {

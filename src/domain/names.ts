@@ -15,9 +15,16 @@ export function checkName(name: string, options: { required: boolean; param?: st
 
 // C0 controls and DEL: no name needs them, and PostgreSQL cannot store NUL, so both engines refuse them alike.
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// with the u flag a pair is one code point: only an unpaired half is a Surrogate
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** Free text a client stores (names, external ids): no control characters. */
+/**
+ * Free text a client stores (names, external ids): no control characters, and well-formed UTF-16. A lone surrogate
+ * ("a\ud800b" in JSON) has no UTF-8 form: both engines would store U+FFFD in its place, so the name read back
+ * would not be the one sent.
+ */
 export function checkText(value: string, param: string): string {
   if (CONTROL.test(value)) throw new ApiError('invalid_value', `${param} must not contain control characters (such as NUL or a line break).`, param);
+  if (LONE_SURROGATE.test(value)) throw new ApiError('invalid_value', `${param} must be valid Unicode: it holds an unpaired surrogate (a lone \\ud800-\\udfff escape).`, param);
   return value;
 }

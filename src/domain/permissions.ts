@@ -1,5 +1,5 @@
 import { ApiError } from './errors.js';
-import { PERMISSIONS, type AdminKeyRecord, type Permission } from './model.js';
+import { PERMISSIONS, type Actor, type AdminKeyRecord, type Permission } from './model.js';
 
 // What an admin key may do. A key holds a list of OpenAI-style scope names, or
 // none at all, which makes it an owner key with every permission. Write grants
@@ -39,10 +39,30 @@ export function checkPermissions(value: readonly string[]): Permission[] {
   return value as Permission[];
 }
 
-/** OpenAI's answer to a key that lacks a scope: 401, no code, the scope named. */
-export function missingPermission(permission: Permission): ApiError {
+/** OpenAI's answer to a key that lacks scopes: 401, no code, the scopes named; `why`, when given, says which rule. */
+export function missingPermission(permission: Permission | readonly Permission[], why = ''): ApiError {
+  const missing = typeof permission === 'string' ? permission : permission.join(', ');
   return new ApiError(
     'insufficient_permissions',
-    `You have insufficient permissions for this operation. Missing scopes: ${permission}. Check that you have the correct role in your organization, and if you're using a restricted API key, that it has the necessary scopes.`,
+    `You have insufficient permissions for this operation. Missing scopes: ${missing}. ${why}Check that you have the correct role in your organization, and if you're using a restricted API key, that it has the necessary scopes.`,
   );
+}
+
+/** What an actor may do: an admin key's permissions; a local operator (the server, the CLI on the store) holds the store itself. */
+export function heldBy(by: Actor): ReadonlySet<Permission> {
+  if (by.key === null) return grantedBy(null);
+  return by.permissions ?? new Set(); // a key whose permissions were not passed along may do nothing here
+}
+
+/**
+ * Permissions cannot grow: a key may create or delete only a key whose permissions (with what they imply) are all
+ * its own. A key with no `permissions` holds them all, so only an owner key makes or removes an owner key, as only
+ * organization owners manage admin keys at OpenAI.
+ */
+export function checkMayManageKey(by: Actor, target: readonly Permission[] | null, action: 'create' | 'delete'): void {
+  const held = heldBy(by);
+  const missing = PERMISSIONS.filter((p) => grantedBy(target).has(p) && !held.has(p));
+  if (missing.length === 0) return;
+  const what = target === null ? 'an owner key (every permission)' : 'a key with permissions';
+  throw missingPermission(missing, `To ${action} ${what} a key must hold every permission it grants. `);
 }

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { toPem } from '../domain/x509/pem.js';
+import { writePrivateFile } from '../store/data-dir.js';
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -42,10 +41,6 @@ export const GATEWAY_CERT_FILE = 'gateway-cert.pem';
  * a client passes as `ca` (curl --cacert, undici's connect.ca) to reach this gateway without -k.
  */
 export function saveGatewayCertificate(dir: string, cert: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, GATEWAY_CERT_FILE);
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, cert, { mode: 0o644 });
-  renameSync(partial, file);
-  return file;
+  // like every file of the data directory, 0600 in a 0700 directory: the user certgate runs as reads it
+  return writePrivateFile(dir, GATEWAY_CERT_FILE, cert);
 }

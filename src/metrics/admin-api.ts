@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Histogram } from 'prom-client';
 import { requireAdminKey } from '../api/auth.js';
 import type { Runtime } from '../runtime.js';
+import type { FailedKeyThrottle } from '../state/failed-keys.js';
 import { clusterMetrics, shareMetrics } from './cluster.js';
 import { runtimeRegistry } from './registry.js';
 
@@ -15,7 +16,7 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  * reads it: it needs no particular permission), and the API's request
  * durations by method, route pattern and status.
  */
-export function metricsRoutes(app: FastifyInstance, rt: Runtime): void {
+export function metricsRoutes(app: FastifyInstance, rt: Runtime, failedKeys?: FailedKeyThrottle): void {
   const registry = runtimeRegistry(rt);
   shareMetrics(registry);
   const durations = new Histogram({
@@ -29,7 +30,7 @@ export function metricsRoutes(app: FastifyInstance, rt: Runtime): void {
     durations.observe({ method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { onRequest: requireAdminKey(rt.keys, rt.nowSeconds, true) }, async (_request, reply) => {
+  app.get('/metrics', { onRequest: requireAdminKey(rt.keys, rt.nowSeconds, true, failedKeys) }, async (_request, reply) => {
     const text = await clusterMetrics(registry);
     return reply.type(registry.contentType).send(text);
   });

@@ -3,7 +3,7 @@ import { idSeconds, newId, shownId } from '../domain/ids.js';
 import { PERMISSIONS, type Actor, type AdminKeyRecord } from '../domain/model.js';
 import { checkName } from '../domain/names.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
-import { checkPermissions, isOwnerKey } from '../domain/permissions.js';
+import { checkMayManageKey, checkPermissions, isOwnerKey } from '../domain/permissions.js';
 import type { Runtime } from '../runtime.js';
 import { generateKey, hashKey, redactKey } from '../state/keys.js';
 
@@ -33,10 +33,11 @@ function checkExpiry(seconds: number | undefined): void {
   }
 }
 
-/** Makes a key and records `api_key.created` in the same transaction. Returns the record and the value, shown once. */
+/** Makes a key, within the actor's own permissions, and records `api_key.created` in the same transaction. Returns the record and the value, shown once. */
 export async function createAdminKey(rt: Runtime, by: Actor, input: NewAdminKey): Promise<{ record: AdminKeyRecord; value: string }> {
   checkExpiry(input.expiresInSeconds);
   const permissions = input.permissions === undefined ? null : checkPermissions(input.permissions);
+  checkMayManageKey(by, permissions, 'create');
   const value = input.value ?? generateKey('sk-admin-');
   const id = newId('key');
   const createdAt = idSeconds(id);
@@ -88,12 +89,13 @@ export async function getAdminKey(rt: Runtime, organizationId: string, id: strin
   return found;
 }
 
-/** Deletes a key at once; the last owner key cannot go, so the organization is never left without one. */
+/** Deletes a key at once, if the actor holds every permission it grants; the last owner key cannot go, so the organization is never left without one. */
 export async function deleteAdminKey(rt: Runtime, by: Actor, id: string): Promise<void> {
   const now = rt.nowSeconds();
   await rt.write(by, async (tx) => {
     const found = await tx.adminKey(id);
     if (!found) throw adminKeyNotFound(id);
+    checkMayManageKey(by, found.permissions, 'delete');
     if (isOwnerKey(found)) {
       const owners = (await tx.adminKeys()).filter((k) => isOwnerKey(k) && (k.expiresAt === null || k.expiresAt > now));
       if (owners.length <= 1 && owners[0]?.id === id) {

@@ -1,7 +1,8 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqliteDatabase } from 'kysely';
+import { makeDataDir, narrow, privateFile } from './data-dir.js';
 import { Kysely, SqliteDialect } from './kysely.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
@@ -75,10 +76,13 @@ export function keepingStatements(raw: BetterSqlite3.Database): SqliteDatabase {
 }
 
 export function openSqliteStore(dataDir: string): SqlStore {
-  mkdirSync(dataDir, { recursive: true });
+  makeDataDir(dataDir);
   const file = join(dataDir, SQLITE_FILE);
+  // SQLite gives the -wal and -shm files the database file's mode: a 0600 database keeps all three private
+  privateFile(file);
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
+  for (const companion of ['-wal', '-shm']) narrow(file + companion);
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');

@@ -171,6 +171,21 @@ test('admin keys: create with permissions (a read-only key is refused writes), l
   assert.match(write!.stderr, /^certgate: You have insufficient permissions for this operation\. Missing scopes: api\.management\.write\./);
   assert.deepEqual(await state(), before, 'a refused write changes nothing');
 
+  // permissions cannot grow: a management key cannot mint an owner key, nor one with a permission it lacks
+  const manager = parsed(await cli(['admin-keys', 'create', '--name', 'manager', '--permission', 'api.management.write', '--json']));
+  const managerEnv = { ...env, OPENAI_ADMIN_KEY: manager.value };
+  const beforeGrow = await state();
+  const [owner, wider] = await runAll([['admin-keys', 'create', '--name', 'escalated'], ['admin-keys', 'create', '--name', 'wider', '--permission', 'api.mtls.write']], managerEnv);
+  assert.equal(owner!.code, 1);
+  assert.match(owner!.stderr, /^certgate: You have insufficient permissions for this operation\. Missing scopes: api\.mtls\.read, api\.mtls\.write, api\.audit_logs\.read\. To create an owner key/);
+  assert.equal(wider!.code, 1);
+  assert.match(wider!.stderr, /Missing scopes: api\.mtls\.read, api\.mtls\.write\./);
+  assert.deepEqual(await state(), beforeGrow, 'a refused key changes nothing');
+  const narrower = parsed(ok(await cli(['admin-keys', 'create', '--name', 'narrower', '--permission', 'api.management.read', '--json'], undefined, managerEnv)));
+  assert.deepEqual(narrower.permissions, ['api.management.read']);
+  ok(await cli(['admin-keys', 'delete', narrower.id], undefined, managerEnv));
+  ok(await cli(['admin-keys', 'delete', manager.id]));
+
   const [list, get] = await runAll([['admin-keys', 'list'], ['admin-keys', 'get', reader.id, '--json']], env);
   assert.match(ok(list!).stdout, new RegExp(`^${reader.id}\\s+reader\\s+\\S+\\s+api\\.mtls\\.read\\s`, 'm'));
   assert.ok(!list!.stdout.includes(reader.value), 'a listed key is redacted');

@@ -6,12 +6,12 @@ import { serveConfig } from '../../src/config.js';
 import { tempDir } from '../support/server.js';
 
 describe('certgate serve', () => {
-  it('prints a new key at first start, and at a restart says how to get another one, showing no key', async () => {
+  it('prints a new key at first start to a terminal, and at a restart says how to get another one, showing no key', async () => {
     const dir = tempDir();
     try {
       const config = serveConfig(['--port', '0', '--host', '127.0.0.1', '--data-dir', dir.path], {});
       const first: string[] = [];
-      const one = await startServer(config, { logger: false, announce: (text) => first.push(text) });
+      const one = await startServer(config, { logger: false, announce: (text) => first.push(text), terminal: true });
       await one.close();
       const key = /\b(sk-admin-\S+)/.exec(first.join(''))?.[1];
       assert.ok(key, first.join(''));

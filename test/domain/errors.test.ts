@@ -44,6 +44,7 @@ it('uses every catalog code somewhere in the code, and maps each to one status a
     const err = new ApiError(name, 'm');
     assert.equal(err.status, errorCatalog[name].status);
     assert.deepEqual(err.toBody(), { error: { message: 'm', type: errorCatalog[name].type, param: null, code: 'wire' in errorCatalog[name] ? null : name } });
-    assert.equal(err.type, err.status >= 500 ? 'server_error' : 'invalid_request_error');
+    // OpenAI's types: a rate limit's is what it limits (requests), every other 4xx an invalid request
+    assert.equal(err.type, err.status >= 500 ? 'server_error' : err.status === 429 ? 'requests' : 'invalid_request_error');
   }
 });

@@ -30,7 +30,7 @@ describe('the gateway with no TLS files', () => {
       const pem = readFileSync(file, 'utf8');
       assert.match(pem, /^-----BEGIN CERTIFICATE-----\n/);
       assert.ok(!pem.includes('PRIVATE' + ' KEY'), 'the key stays in memory');
-      assert.equal(statSync(file).mode & 0o777, 0o644);
+      assert.equal(statSync(file).mode & 0o777, 0o600, "like every file of the data directory (issue 17)");
 
       assert.deepEqual(await handshake(gateway.url, pem), { authorized: true, error: undefined });
       // the same handshake trusting another certificate fails: the file is what made it succeed
