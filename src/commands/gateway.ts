@@ -19,8 +19,14 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-async function warmAnchors(rt: Runtime): Promise<void> {
-  for (const organizationId of await rt.store.organizationIds()) await rt.anchors.warm(await rt.snapshot(organizationId));
+async function warmAnchors(rt: Runtime, log: pino.Logger): Promise<void> {
+  for (const organizationId of await rt.store.organizationIds()) {
+    const snapshot = await rt.snapshot(organizationId);
+    await rt.anchors.warm(snapshot);
+    for (const { id, problem } of rt.anchors.unusable(snapshot)) {
+      log.error({ certificate_id: id, organization_id: organizationId, problem }, 'an active trust anchor cannot be read by this version of certgate: it admits nothing (anchor_unusable) until it is uploaded again');
+    }
+  }
 }
 
 /** certgate gateway: the data plane over the same store as certgate serve. */
@@ -46,7 +52,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   const rt = await openRuntime(config, options);
   // every anchor in force read (CRLs included) before the first client is taken: the first request is answered as
   // fast as the hundredth. A store that cannot be read now is left to the requests, which serve what they can.
-  await warmAnchors(rt).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
+  await warmAnchors(rt, log).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
   // metrics cost the data plane nothing unless they are asked for: prom-client is not even loaded
   let registry: import('prom-client').Registry | undefined;

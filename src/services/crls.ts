@@ -33,7 +33,13 @@ export async function putCrl(rt: Runtime, by: Actor, certificateId: string, text
   if (!signatureAlgorithmAccepted(crl)) {
     throw new ApiError('crl_invalid', `The CRL is signed with an algorithm certgate does not accept (${crl.signatureAlgorithm}): use RSA or ECDSA with SHA-256 or stronger, or Ed25519.`, 'crl');
   }
-  if (!(await signedBy(crl, readCertificate(pemBlocks(current.content)[0]!.der)))) {
+  let anchor: ReturnType<typeof readCertificate>;
+  try {
+    anchor = readCertificate(pemBlocks(current.content)[0]!.der);
+  } catch (err) {
+    throw new ApiError('crl_invalid', `Certificate ${certificateId} cannot be read by this version of certgate (${(err as Error).message}), so no CRL can be checked against it: upload the anchor again.`, 'crl');
+  }
+  if (!(await signedBy(crl, anchor))) {
     throw new ApiError('crl_invalid', `The CRL is not issued and signed by certificate ${certificateId}: it must carry the anchor's name and verify with its key.`, 'crl');
   }
   const now = rt.nowSeconds();

@@ -1,6 +1,7 @@
 import { compileFilter, type Filter } from '../domain/checks/filter.js';
 import { ORGANIZATION_SCOPE, type CertificateRecord } from '../domain/model.js';
-import type { AnchorScope, TrustAnchor } from '../domain/trust-anchor.js';
+import { X509Certificate } from 'node:crypto';
+import type { AnchorScope, AnchorsInForce, TrustAnchor, UnusableAnchor } from '../domain/trust-anchor.js';
 import { readCertificate, type CertificateFacts } from '../domain/x509/certificate.js';
 import { crlDer, revokedSerials, type RevokedSerials } from '../domain/x509/crl.js';
 import { pemBlocks } from '../domain/x509/pem.js';
@@ -19,11 +20,12 @@ type Revocation = RevokedSerials | { readonly unreadable: string };
  * depends on (activations, certificates, filters) can have changed.
  */
 export class TrustAnchors {
-  private readonly parsed = new Map<string, CertificateFacts>();
+  /** each certificate read once: its facts, or why this version cannot read it */
+  private readonly parsed = new Map<string, CertificateFacts | { readonly problem: string; readonly subject: string | undefined }>();
   private readonly filters = new Map<string, Filter>();
   /** revoked serials per certificate, kept while its CRL is the very same text */
   private readonly revocations = new Map<string, { content: string; revoked: Revocation }>();
-  private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, readonly TrustAnchor[]>>();
+  private readonly lists = new WeakMap<OrganizationSnapshot, Map<string, AnchorsInForce>>();
 
   /** A later snapshot whose certificates, activations and projects are those of an earlier one keeps its lists (and so its verdicts). */
   carry(previous: OrganizationSnapshot, next: OrganizationSnapshot): void {
@@ -31,14 +33,16 @@ export class TrustAnchors {
     if (lists && !this.lists.has(next)) this.lists.set(next, lists);
   }
 
-  inForce(snapshot: OrganizationSnapshot, projectId: string | null): readonly TrustAnchor[] {
+  inForce(snapshot: OrganizationSnapshot, projectId: string | null): AnchorsInForce {
     let perScope = this.lists.get(snapshot);
     if (!perScope) this.lists.set(snapshot, (perScope = new Map()));
     const key = projectId ?? ORGANIZATION_SCOPE;
     let list = perScope.get(key);
     if (!list) {
-      const project = projectId ? this.anchors(snapshot, projectId, 'project') : [];
-      list = [...project, ...this.anchors(snapshot, ORGANIZATION_SCOPE, 'organization')];
+      const unusable: UnusableAnchor[] = [];
+      const project = projectId ? this.anchors(snapshot, projectId, 'project', unusable) : [];
+      const usable = [...project, ...this.anchors(snapshot, ORGANIZATION_SCOPE, 'organization', unusable)];
+      list = unusable.length > 0 ? Object.assign(usable, { unusable }) : usable;
       perScope.set(key, list);
     }
     return list;
@@ -62,15 +66,34 @@ export class TrustAnchors {
     for (const scope of scopes) this.inForce(snapshot, scope === ORGANIZATION_SCOPE ? null : scope);
   }
 
-  private anchors(snapshot: OrganizationSnapshot, scope: string, as: AnchorScope): TrustAnchor[] {
+  /** Every anchor in force this version cannot read, with why (for the log at start and the verify endpoint). */
+  unusable(snapshot: OrganizationSnapshot): { readonly id: string; readonly problem: string }[] {
+    const out: { id: string; problem: string }[] = [];
+    const seen = new Set<string>();
+    for (const { certificateId } of snapshot.liveActivations()) {
+      const record = snapshot.certificate(certificateId);
+      if (!record || seen.has(certificateId)) continue;
+      seen.add(certificateId);
+      const facts = this.parse(record);
+      if ('problem' in facts) out.push({ id: certificateId, problem: facts.problem });
+    }
+    return out;
+  }
+
+  private anchors(snapshot: OrganizationSnapshot, scope: string, as: AnchorScope, unusable: UnusableAnchor[]): TrustAnchor[] {
     const out: TrustAnchor[] = [];
     for (const id of snapshot.activeIn(scope)) {
       const record = snapshot.certificate(id);
       if (!record) continue;
+      const facts = this.parse(record);
+      if ('problem' in facts) {
+        unusable.push({ id, scope: as, problem: facts.problem, subject: facts.subject });
+        continue;
+      }
       out.push({
         id,
         scope: as,
-        facts: this.parse(record),
+        facts,
         filter: record.filterExpression === null ? null : this.filter(record.filterExpression),
         revoked: this.revoked(record),
       });
@@ -78,10 +101,23 @@ export class TrustAnchors {
     return out;
   }
 
-  private parse(record: CertificateRecord): CertificateFacts {
+  /** A certificate's facts, read once; a stored one that this version's reader refuses is kept as a problem, never thrown at a request. */
+  private parse(record: CertificateRecord): CertificateFacts | { readonly problem: string; readonly subject: string | undefined } {
     let facts = this.parsed.get(record.id);
     if (!facts) {
-      facts = readCertificate(pemBlocks(record.content)[0]!.der);
+      const der = pemBlocks(record.content)[0]?.der;
+      try {
+        if (!der) throw new Error('no PEM certificate in the stored content');
+        facts = readCertificate(der);
+      } catch (err) {
+        let subject: string | undefined;
+        try {
+          subject = der && new X509Certificate(der).subject;
+        } catch {
+          subject = undefined;
+        }
+        facts = { problem: (err as Error).message, subject };
+      }
       this.parsed.set(record.id, facts);
     }
     return facts;

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors.js';
-import type { AnchorScope, TrustAnchor } from '../trust-anchor.js';
+import type { AnchorScope, AnchorsInForce } from '../trust-anchor.js';
 import { ExtendedKeyUsageOid, KeyUsage, readCertificate, type CertificateFacts } from '../x509/certificate.js';
 import { serialKey } from '../x509/crl.js';
 import { ACCEPTED_KEYS, ACCEPTED_SIGNATURES } from './cryptography.js';
@@ -31,6 +31,7 @@ export type RefusalReason =
   | 'path_length_exceeded'
   | 'revoked'
   | 'crl_unusable'
+  | 'anchor_unusable'
   | 'name_constraints_violated'
   | 'expired'
   | 'not_yet_valid'
@@ -49,7 +50,7 @@ export interface Refusal {
 /** What the checks know as they run: each check may rely on what the ones before it established. */
 interface ClientContext {
   readonly chain: readonly Buffer[];
-  readonly anchors: readonly TrustAnchor[];
+  readonly anchors: AnchorsInForce;
   readonly now: Date;
   leaf?: CertificateFacts;
   sent?: CertificateFacts[];
@@ -94,14 +95,29 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
   {
     name: 'trusted_issuer',
     run: (c) => {
-      const found = findPath(c.leaf!, c.sent!, c.anchors, c.now);
-      if ('reason' in found) return verification(found.reason, found.message);
+      const unusable = c.anchors.unusable ?? [];
+      const found = c.anchors.length > 0 ? findPath(c.leaf!, c.sent!, c.anchors, c.now) : undefined;
+      if (!found || 'reason' in found) {
+        // the path may lead to an anchor this version cannot read: say which, rather than blame the client's issuer
+        const issuers = new Set([c.leaf!.issuer, ...c.sent!.map((s) => s.issuer)]);
+        const named = unusable.filter((u) => u.subject !== undefined && issuers.has(u.subject));
+        const blocking = named.length > 0 ? named : found ? [] : unusable;
+        if (blocking.length > 0) {
+          return refuse(
+            'authentication_temporarily_unavailable',
+            'anchor_unusable',
+            `Trust anchor ${blocking.map((u) => u.id).join(', ')} is in force here but cannot be read by this version of certgate (${blocking[0]!.problem}); it admits nothing until it is uploaded again in a form this version reads.`,
+          );
+        }
+        return verification(found!.reason, found!.message);
+      }
       c.path = found;
       const { anchor, intermediates } = found;
+      const note = unusable.length > 0 ? ` (Trust anchor ${unusable.map((u) => u.id).join(', ')} in force here cannot be read by this version of certgate and admits nothing.)` : '';
       return pass(
-        intermediates.length === 0
+        (intermediates.length === 0
           ? `Issued directly by ${anchor.scope} trust anchor ${anchor.id}.`
-          : `Chains to ${anchor.scope} trust anchor ${anchor.id} through ${intermediates.length} intermediate certificate(s).`,
+          : `Chains to ${anchor.scope} trust anchor ${anchor.id} through ${intermediates.length} intermediate certificate(s).`) + note,
       );
     },
   },
@@ -240,8 +256,9 @@ const NOT_REQUIRED: Verdict = {
 };
 
 /** anchors: those in force for the request, the project's first. chain: DER, leaf first. */
-export function verifyClient(chain: readonly Buffer[], anchors: readonly TrustAnchor[], now: Date): Verdict {
-  if (anchors.length === 0) return NOT_REQUIRED;
+export function verifyClient(chain: readonly Buffer[], anchors: AnchorsInForce, now: Date): Verdict {
+  // an anchor in force that cannot be read still makes a certificate required: the gate fails closed
+  if (anchors.length === 0 && !anchors.unusable?.length) return NOT_REQUIRED;
   const context: ClientContext = { chain, anchors, now };
   const { results, failure } = runChecks(clientChecks, context);
   if (failure) {
