@@ -13,7 +13,15 @@ function get(url: string, path: string, key: string, localAddress: string): Prom
     const req = request(url + path, { headers: { authorization: `Bearer ${key}` }, localAddress, agent: false }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], body: JSON.parse(text) }));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON (a /metrics page): kept as text, for the assertion to report
+        }
+        resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], body });
+      });
     });
     req.on('error', reject);
     req.end();
