@@ -22,7 +22,7 @@ export function parseTrustedProxies(list: string): BlockList {
     const family = isIP(address!);
     const max = family === 4 ? 32 : 128;
     const prefix = bits === undefined ? max : Number(bits);
-    if (family === 0 || extra !== undefined || !/^\d{0,3}$/.test(bits ?? '') || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+    if (family === 0 || extra !== undefined || (bits !== undefined && !/^\d{1,3}$/.test(bits)) || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
       throw new TrustedProxiesError(`not an IP address or CIDR range: ${JSON.stringify(entry)}`);
     }
     trusted.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6');
