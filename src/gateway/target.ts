@@ -10,6 +10,7 @@
 // upstream, and passing it would let the other kind climb. Everything else goes byte for byte as the client wrote it.
 
 const SLASH = 0x2f;
+const ENCODED_DOT_OR_SEPARATOR = /^(?:2e|2f|5c)$/i;
 
 /** A segment whose dots, percent-encoded or not, make it `.` or `..`. */
 function dotSegment(segment: string): 0 | 1 | 2 {
@@ -39,14 +40,13 @@ export function originTarget(target: string): string | undefined {
   }
   let end = target.indexOf('?', start);
   if (end === -1) end = target.length;
-  // the common case: nothing to resolve, one scan
+  // the common case, one scan: no segment starts with a dot, no backslash, no %2e, %2f or %5c (`gpt-4.1` is plain)
   let plain = true;
-  for (let i = start; i < end; i++) {
+  for (let i = start; i < end && plain; i++) {
     const c = target.charCodeAt(i);
-    if (c === 0x2e /* . */ || c === 0x25 /* % */ || c === 0x5c /* \ */) {
-      plain = false;
-      break;
-    }
+    if (c === 0x2e /* . */) plain = target.charCodeAt(i - 1) !== SLASH;
+    else if (c === 0x5c /* \ */) plain = false;
+    else if (c === 0x25 /* % */) plain = !ENCODED_DOT_OR_SEPARATOR.test(target.slice(i + 1, i + 3));
   }
   if (plain) return start === 0 ? target : target.slice(start);
   const segments = target.slice(start + 1, end).split('/');
