@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gatewayConfig } from '../../src/config.js';
+import { hopFrom, parseTrustedProxies } from '../../src/gateway/forwarded.js';
 import { engines } from '../support/engines.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { makeCa, makeClient, type Issued } from '../support/pki.js';
@@ -30,6 +31,19 @@ const FORGED: [string, string][] = [
   ['OpenAI-Organization', 'org_someone_elses'],
   ['X-Custom', 'kept'],
 ];
+
+describe('the hop a peer adds', () => {
+  it('writes IPv4, IPv4-mapped and IPv6 peers as RFC 7239 asks, and trusts by address and range', () => {
+    const trusted = parseTrustedProxies('10.0.0.0/8, 192.0.2.7, fd00::/8');
+    assert.deepEqual(hopFrom('10.1.2.3', trusted), { trusted: true, forwardedFor: '10.1.2.3', forwarded: 'for=10.1.2.3;proto=https' });
+    assert.deepEqual(hopFrom('::ffff:192.0.2.7', trusted), { trusted: true, forwardedFor: '192.0.2.7', forwarded: 'for=192.0.2.7;proto=https' });
+    assert.deepEqual(hopFrom('fd00::1', trusted), { trusted: true, forwardedFor: 'fd00::1', forwarded: 'for="[fd00::1]";proto=https' });
+    assert.equal(hopFrom('192.0.2.8', trusted).trusted, false);
+    assert.equal(hopFrom('2001:db8::1', trusted).trusted, false);
+    assert.equal(hopFrom('10.1.2.3', undefined).trusted, false);
+    assert.deepEqual(hopFrom(undefined, trusted), { trusted: false, forwardedFor: 'unknown', forwarded: 'for=unknown;proto=https' });
+  });
+});
 
 for (const engine of engines) {
   describe(`what the upstream hears (${engine.name})`, () => {
