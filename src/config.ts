@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_EXPIRY_WARNING_DAYS } from './domain/expiry.js';
 import { CLIENT_ID_SOURCES, type ClientIdSource } from './domain/identity.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './http/connections.js';
+import { parseTrustedProxies, TrustedProxiesError } from './gateway/forwarded.js';
 
 export interface ServeConfig {
   readonly limits: ConnectionLimits;
@@ -205,6 +206,8 @@ export interface GatewayConfig {
   readonly tlsKey: string | undefined;
   readonly logLevel: string;
   readonly clientIdHeader: { readonly name: string; readonly from: ClientIdSource } | undefined;
+  /** peers whose X-Forwarded-For and Forwarded are appended to (addresses and CIDR ranges, as given); nobody's when undefined */
+  readonly trustedProxies: string | undefined;
   /** the plain-HTTP metrics listener, off unless a port is given */
   readonly metrics: { readonly host: string; readonly port: number } | undefined;
   readonly expiryWarningDays: number;
@@ -212,7 +215,10 @@ export interface GatewayConfig {
 }
 
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
-const RESERVED_HEADERS = new Set(['authorization', 'host', 'connection', 'content-length', 'transfer-encoding', 'x-request-id', 'x-forwarded-client-cert', 'x-certgate-project-id', 'x-certgate-certificate-id']);
+const RESERVED_HEADERS = new Set([
+  'authorization', 'host', 'connection', 'content-length', 'transfer-encoding', 'expect', 'x-request-id', 'x-forwarded-client-cert', 'x-certgate-project-id', 'x-certgate-certificate-id',
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip',
+]);
 
 export const gatewayOptions = {
   host: { flag: 'host', env: 'CERTGATE_GATEWAY_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
@@ -222,6 +228,7 @@ export const gatewayOptions = {
   ...tlsOptions,
   clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER', help: 'one more header carrying the verified client\'s id upstream (e.g. x-mtls-client-id)' },
   clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint', help: `what that header carries: ${CLIENT_ID_SOURCES.join(', ')}` },
+  trustedProxies: { flag: 'trusted-proxies', env: 'CERTGATE_TRUSTED_PROXIES', help: 'comma-separated addresses and CIDR ranges of peers whose X-Forwarded-For/Forwarded are kept and appended to (others\' are replaced)' },
   metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT', help: 'serve GET /metrics over plain HTTP on this port, without authentication (off when unset)' },
   metricsHost: { flag: 'metrics-host', env: 'CERTGATE_METRICS_HOST', fallback: '127.0.0.1', help: 'address of the metrics listener: keep it private' },
   ...storeOptions,
@@ -250,13 +257,22 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
   let clientIdHeader: GatewayConfig['clientIdHeader'];
   if (o.clientIdHeader) {
     const name = o.clientIdHeader.toLowerCase();
-    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || RESERVED_HEADERS.has(name)) {
-      throw new ConfigError(`${o.$name.clientIdHeader} must be a header name that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
+    // no underscore: CGI-style upstreams would read it as its dashed twin, which any client can send
+    if (!/^[a-z0-9!#$%&'*+.^`|~-]+$/.test(name) || RESERVED_HEADERS.has(name)) {
+      throw new ConfigError(`${o.$name.clientIdHeader} must be a header name without an underscore that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
     }
     if (!CLIENT_ID_SOURCES.includes(o.clientIdFrom as ClientIdSource)) {
       throw new ConfigError(`${o.$name.clientIdFrom} must be one of ${CLIENT_ID_SOURCES.join(', ')}, got ${JSON.stringify(o.clientIdFrom)}`);
     }
     clientIdHeader = { name, from: o.clientIdFrom as ClientIdSource };
+  }
+  if (o.trustedProxies) {
+    try {
+      parseTrustedProxies(o.trustedProxies);
+    } catch (err) {
+      if (!(err instanceof TrustedProxiesError)) throw err;
+      throw new ConfigError(`${o.$name.trustedProxies} must be a comma-separated list of IP addresses and CIDR ranges: ${err.message}`);
+    }
   }
   return {
     limits: connectionLimits(o),
@@ -269,6 +285,7 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     ...tls,
     logLevel: o.logLevel!,
     clientIdHeader,
+    trustedProxies: o.trustedProxies || undefined,
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, o.$name.metricsPort) },
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
     workers: workerCount(o.workers, o.$name.workers),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { GatewayConfig } from '../config.js';
+import { parseTrustedProxies } from '../gateway/forwarded.js';
 import { Gateway } from '../gateway/server.js';
 import { startLine } from './start-line.js';
 import { listenError } from '../http/listen-error.js';
@@ -81,6 +82,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     limits: config.limits,
     ...(config.clientIdHeader ? { clientIdHeader: config.clientIdHeader } : {}),
     ...(gatewayMetrics ? { metrics: gatewayMetrics } : {}),
+    ...(config.trustedProxies ? { trustedProxies: parseTrustedProxies(config.trustedProxies) } : {}),
   });
   const metricsUrl = await metrics?.listen().catch(async (err: unknown) => {
     stopAlerts();

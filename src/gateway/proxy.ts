@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { BlockList, Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { FORWARDING_HEADERS, hopFrom, type Hop } from './forwarded.js';
 import { Pool } from './upstream-pool.js';
 
 // Headers that describe one hop, not the message: never forwarded either way (RFC 9110 §7.6.1).
@@ -30,24 +31,57 @@ export function firstRawHeader(raw: readonly string[], name: string): string | u
   return undefined;
 }
 
+/** Request headers the gateway answers itself and never forwards: Expect (a 100 Continue is the gateway's to send). */
+const ANSWERED_HERE = 'expect';
+
+/** Names in the gateway's own namespace: whatever a client sends under it is dropped, whatever the gateway sets is its own. */
+const OWN_PREFIX = 'x-certgate-';
+
 /**
  * The request's end-to-end headers as a flat [name, value, …] list straight
- * from Node's raw headers: hop-by-hop ones, those the Connection header names,
- * `drop` and every Authorization left out (the caller adds the one it decided).
+ * from Node's raw headers, with everything that is the gateway's to say left
+ * out: hop-by-hop ones and those the Connection header names, Expect, every
+ * Authorization (the caller adds the one it decided), `drop`, anything under
+ * x-certgate-, any name with an underscore (which CGI-style servers fold into
+ * the same variable as its dashed twin), and the forwarding headers of an
+ * untrusted peer. Then the hop's own X-Forwarded-For, Forwarded and
+ * X-Forwarded-Proto, appended to a trusted peer's.
  */
-function requestHeaders(raw: readonly string[], drop: ReadonlySet<string>): string[] {
+function requestHeaders(raw: readonly string[], drop: ReadonlySet<string>, hop: Hop): string[] {
   let named: Set<string> | undefined;
-  const out: string[] = [];
+  let out: string[] = [];
+  let forwardedFor: string | undefined;
+  let forwarded: string | undefined;
+  let proto = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name === 'connection') named = namedBy(raw[i + 1]!);
-    if (HOP_BY_HOP.has(name) || drop.has(name) || name === 'authorization') continue;
+    if (HOP_BY_HOP.has(name) || drop.has(name) || name === 'authorization' || name === ANSWERED_HERE || name.includes('_') || name.startsWith(OWN_PREFIX)) continue;
+    if (FORWARDING_HEADERS.has(name)) {
+      if (!hop.trusted) continue;
+      const value = raw[i + 1]!;
+      if (name === 'x-forwarded-for') {
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      }
+      if (name === 'forwarded') {
+        forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+        continue;
+      }
+      if (name === 'x-forwarded-proto') proto = true;
+    }
     out.push(name, raw[i + 1]!);
   }
-  if (!named) return out;
-  const kept: string[] = [];
-  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!)) kept.push(out[i]!, out[i + 1]!);
-  return kept;
+  if (named) {
+    const kept: string[] = [];
+    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!)) kept.push(out[i]!, out[i + 1]!);
+    out = kept;
+  }
+  // after the Connection header's names are removed: a client cannot have the gateway's own values dropped
+  out.push('x-forwarded-for', forwardedFor === undefined ? hop.forwardedFor : `${forwardedFor}, ${hop.forwardedFor}`);
+  out.push('forwarded', forwarded === undefined ? hop.forwarded : `${forwarded}, ${hop.forwarded}`);
+  if (!proto) out.push('x-forwarded-proto', 'https');
+  return out;
 }
 
 /** The upstream response's end-to-end headers, as the flat list `writeHead` takes, byte for byte (latin1 both ways). */
@@ -76,6 +110,50 @@ export interface UpstreamOptions {
   readonly connections?: number;
   /** request headers that are the gateway's to set: any copy a client sends is removed */
   readonly owned?: readonly string[];
+  /** peers whose X-Forwarded-For, Forwarded and X-Forwarded-* are passed on (appended to); nobody's when absent */
+  readonly trustedProxies?: BlockList;
+}
+
+/** Headers that choose the upstream account's project or organization: the client's only while it sends its own key. */
+const UPSTREAM_ACCOUNT_HEADERS = ['openai-project', 'openai-organization'];
+
+/** The client's connection closed before the upstream's response head came: not the upstream's fault. */
+class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection');
+  }
+}
+
+/**
+ * Why a request could not be forwarded, as a metrics label from a fixed list:
+ * client_closed, connection_refused, connection_reset, timeout, dns, tls,
+ * invalid_request (undici refused what the gateway built) or other.
+ */
+export function failureReason(err: Error): string {
+  if (err instanceof ClientGone) return 'client_closed';
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return 'connection_reset';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timeout';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns';
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+      return 'invalid_request';
+  }
+  if (/CERT|^ERR_TLS|^ERR_SSL|SELF_SIGNED|UNABLE_TO/.test(code)) return 'tls';
+  return 'other';
 }
 
 /** Told once per forwarded request: with no error once the response head is written, or with the error that kept it from being written. */
@@ -155,7 +233,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   clientGone(): void {
     if (this.finished) return;
     this.finished = true;
-    this.abortUpstream?.(new Error('the client closed the connection'));
+    this.abortUpstream?.(new ClientGone());
   }
 }
 
@@ -165,11 +243,21 @@ export class Upstream {
   private readonly basePath: string;
   private readonly drop: ReadonlySet<string>;
   private readonly authorization: string | undefined;
+  private readonly trustedProxies: BlockList | undefined;
   /** the request being forwarded on each client connection (HTTP/1.1 answers one at a time) */
   private readonly current = new WeakMap<Socket, Forwarding>();
+  /** each client connection's peer, as the forwarding headers name it */
+  private readonly hops = new WeakMap<Socket, Hop>();
 
   constructor(options: UpstreamOptions) {
-    this.drop = new Set(['host', ...(options.owned ?? []).map((n) => n.toLowerCase())]);
+    // the client's request id is replaced by the gateway's; with a shared upstream key the upstream account is the operator's to choose
+    this.drop = new Set([
+      'host',
+      'x-request-id',
+      ...(options.apiKey ? UPSTREAM_ACCOUNT_HEADERS : []),
+      ...(options.owned ?? []).map((n) => n.toLowerCase()),
+    ]);
+    this.trustedProxies = options.trustedProxies;
     const url = new URL(options.url);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.authorization = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
@@ -177,23 +265,26 @@ export class Upstream {
   }
 
   /**
-   * Sends the request upstream with the gateway's own headers (`add`) and the
+   * Sends the request upstream to `target` (origin form, see originTarget)
+   * under the base path, with the gateway's own headers (`add`) and the
    * upstream key in place of the client's; `done` is told once the response
    * head has been written to the client, or why it could not be.
    */
-  forward(req: IncomingMessage, res: ServerResponse, requestId: string, add: readonly string[] | undefined, done: Forwarded): void {
-    const headers = requestHeaders(req.rawHeaders, this.drop);
+  forward(req: IncomingMessage, res: ServerResponse, target: string, requestId: string, add: readonly string[] | undefined, done: Forwarded): void {
+    const socket = req.socket;
+    let hop = this.hops.get(socket);
+    if (!hop) this.hops.set(socket, (hop = hopFrom(socket.remoteAddress, this.trustedProxies)));
+    const headers = requestHeaders(req.rawHeaders, this.drop, hop);
     if (add) for (let i = 0; i < add.length; i++) headers.push(add[i]!);
     headers.push('x-request-id', requestId);
     const authorization = this.authorization ?? firstRawHeader(req.rawHeaders, 'authorization');
     if (authorization !== undefined) headers.push('authorization', authorization);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const forwarding = new Forwarding(res, requestId, done);
-    const socket = req.socket;
     if (!this.current.has(socket)) socket.once('close', () => this.current.get(socket)?.clientGone());
     this.current.set(socket, forwarding);
     try {
-      this.pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: this.basePath + (req.url ?? '/'), headers, body: hasBody ? req : null }, forwarding);
+      this.pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: this.basePath + target, headers, body: hasBody ? req : null }, forwarding);
     } catch (err) {
       forwarding.onError(err as Error);
     }

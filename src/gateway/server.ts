@@ -15,7 +15,9 @@ import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
 import { TrafficRecorder } from '../state/traffic.js';
-import { firstRawHeader, Upstream } from './proxy.js';
+import type { BlockList } from 'node:net';
+import { failureReason, firstRawHeader, Upstream } from './proxy.js';
+import { originTarget } from './target.js';
 
 /** Set upstream on a request let through in observe mode: the code enforcing would have answered. */
 export const WOULD_REFUSE_HEADER = 'x-certgate-would-refuse';
@@ -33,6 +35,8 @@ export interface GatewayOptions {
   readonly clientIdHeader?: { readonly name: string; readonly from: ClientIdSource };
   /** counts each decision and times it */
   readonly metrics?: GatewayMetrics;
+  /** peers whose X-Forwarded-For and Forwarded are appended to rather than replaced (--trusted-proxies) */
+  readonly trustedProxies?: BlockList;
 }
 
 const MAX_CHAIN = 10;
@@ -69,6 +73,13 @@ function presentedOn(socket: TLSSocket): Presented {
 
 const presentations = new WeakMap<TLSSocket, Presented>();
 
+/** A target's path for a log line: never its query (keys travel there), nor an absolute form's authority. */
+function pathOf(target: string): string | undefined {
+  if (target.charCodeAt(0) !== 0x2f) return undefined;
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
 /** The identity headers of one verdict, built once as a flat [name, value, …] list: a verdict is shared by every request it admits. */
 const identities = new WeakMap<Verdict, string[]>();
 
@@ -86,6 +97,7 @@ export class Gateway {
       url: options.upstreamUrl,
       apiKey: options.upstreamApiKey,
       owned: [FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, CERTIFICATE_ID_HEADER, WOULD_REFUSE_HEADER, ...(options.clientIdHeader ? [options.clientIdHeader.name] : [])],
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     });
     this.traffic = new TrafficRecorder(rt.store, () => rt.nowSeconds());
     const limits = options.limits ?? DEFAULT_LIMITS;
@@ -106,6 +118,11 @@ export class Gateway {
         this.handle(req, res, requestId).catch((err) => this.fail(res, err, requestId));
       },
     );
+    // Expect: 100-continue is answered here, never forwarded: 100 Continue only once the request is admitted
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const requestId = newRequestId();
+      this.handle(req, res, requestId, true).catch((err) => this.fail(res, err, requestId));
+    });
     capConnections(this.server, limits.maxConnections);
     this.server.on('clientError', answerClientError);
     // a client that cannot finish its handshake in time is dropped (an 'error' on an unauthenticated socket)
@@ -122,32 +139,31 @@ export class Gateway {
     return `https://${host}:${port}`;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    if (req.url === '/healthz') return this.status(res, requestId, '{"status":"ok"}');
-    if (req.url === '/readyz') {
+  /**
+   * One request: refused, or admitted and forwarded. `expectsContinue`: the
+   * client waits for 100 Continue before sending its body; it gets one only
+   * once admitted, else the final status and the connection closed (the body
+   * it may still send is never read).
+   */
+  private async handle(req: IncomingMessage, res: ServerResponse, requestId: string, expectsContinue = false): Promise<void> {
+    const target = originTarget(req.url ?? '/');
+    if (expectsContinue && (target === '/healthz' || target === '/readyz')) res.setHeader('connection', 'close');
+    if (target === '/healthz') return this.status(res, requestId, '{"status":"ok"}');
+    if (target === '/readyz') {
       if (this.rt.store.ready()) return this.status(res, requestId, '{"status":"ready"}');
       return sendError(res, new ApiError('not_ready', 'The database connection is down; the gateway enforces the anchors it last knew and is reconnecting.'), requestId);
     }
     const started = performance.now();
+    if (target === undefined) {
+      const error = new ApiError('bad_request', 'The request target must be a path (or an absolute URL) whose dot-segments stay within the API; it has none or climbs above the root.');
+      return this.refuse(req, res, requestId, error, 'invalid_target', ORGANIZATION_SCOPE, started, expectsContinue);
+    }
     const socket = req.socket as TLSSocket;
     let presented = presentations.get(socket);
     if (!presented) presentations.set(socket, (presented = presentedOn(socket)));
     const admission = await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), presented);
     if (!admission.admitted) {
-      this.options.log?.({
-        msg: 'request refused',
-        requestId,
-        method: req.method,
-        path: req.url?.split('?')[0],
-        status: admission.error.status,
-        code: admission.error.code,
-        reason: admission.reason,
-      });
-      // The request body is not wanted; drain it so the connection stays usable.
-      req.resume();
-      sendError(res, admission.error, requestId);
-      this.options.metrics?.decided('refused', admission.error.code, admission.reason, admission.owner?.projectId ?? ORGANIZATION_SCOPE, started);
-      return;
+      return this.refuse(req, res, requestId, admission.error, admission.reason, admission.owner?.projectId ?? ORGANIZATION_SCOPE, started, expectsContinue, target);
     }
     let headers = this.identity(admission.verdict, admission.owner?.projectId);
     if (admission.owner) {
@@ -163,21 +179,54 @@ export class Gateway {
           msg: 'request would be refused (observe mode)',
           requestId,
           method: req.method,
-          path: req.url?.split('?')[0],
+          path: pathOf(target),
           code: observed.wouldRefuse,
           reason: admission.verdict.refusal?.reason,
         });
       }
     }
     const scope = admission.owner?.projectId ?? ORGANIZATION_SCOPE;
-    this.upstream.forward(req, res, requestId, headers, (err) => {
+    if (expectsContinue) res.writeContinue();
+    this.upstream.forward(req, res, target, requestId, headers, (err) => {
       if (err) {
+        // the cause, never the request's headers or query
+        const reason = failureReason(err);
+        this.options.log?.({ msg: 'request not forwarded', requestId, method: req.method, path: pathOf(target), reason, error: err.message, errorCode: (err as NodeJS.ErrnoException).code });
         if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
         else res.destroy();
-      }
-      if (observed?.wouldRefuse) this.options.metrics?.decided('would_refuse', observed.wouldRefuse, admission.verdict.refusal?.reason ?? NONE, scope, started);
+        this.options.metrics?.decided('forward_failed', 'upstream_unavailable', reason, scope, started);
+      } else if (observed?.wouldRefuse) this.options.metrics?.decided('would_refuse', observed.wouldRefuse, admission.verdict.refusal?.reason ?? NONE, scope, started);
       else this.options.metrics?.decided('admitted', NONE, NONE, scope, started);
     });
+  }
+
+  /** A refusal: logged (never a key, header or certificate), answered in OpenAI's envelope, counted. */
+  private refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    error: ApiError,
+    reason: string,
+    scope: string,
+    started: number,
+    expectsContinue: boolean,
+    target?: string,
+  ): void {
+    this.options.log?.({
+      msg: 'request refused',
+      requestId,
+      method: req.method,
+      path: pathOf(target ?? req.url ?? ''),
+      status: error.status,
+      code: error.code,
+      reason,
+    });
+    // No 100 Continue was sent: the client may or may not send its body, so the connection ends with this answer.
+    if (expectsContinue) res.setHeader('connection', 'close');
+    // The request body is not wanted; drain it so the connection stays usable (or closes cleanly).
+    req.resume();
+    sendError(res, error, requestId);
+    this.options.metrics?.decided('refused', error.code, reason, scope, started);
   }
 
   /** x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate. */

@@ -22,7 +22,7 @@ export class GatewayMetrics {
     const counts = this.counts;
     new Counter({
       name: 'certgate_gateway_decisions_total',
-      help: "The gateway's admission decisions: admitted, refused, or would_refuse (let through in observe mode), by refusal code and reason (none when admitted) and scope (the key's project id, or organization when no project key was given).",
+      help: "The gateway's decisions: admitted, refused, would_refuse (let through in observe mode), or forward_failed (admitted, but the upstream gave no response head: 502), by code and reason (none when admitted; for forward_failed the failure's kind) and scope (the key's project id, or organization when no project key was given).",
       labelNames: ['decision', 'code', 'reason', 'scope'] as const,
       registers: [registry],
       collect() {
@@ -39,7 +39,12 @@ export class GatewayMetrics {
       buckets: BUCKETS,
       registers: [registry],
     });
-    this.durations = { admitted: histogram.labels('admitted'), refused: histogram.labels('refused'), would_refuse: histogram.labels('would_refuse') };
+    this.durations = {
+      admitted: histogram.labels('admitted'),
+      refused: histogram.labels('refused'),
+      would_refuse: histogram.labels('would_refuse'),
+      forward_failed: histogram.labels('forward_failed'),
+    };
   }
 
   /** One decision, and how long the request took since `startedMs` (performance.now()). */

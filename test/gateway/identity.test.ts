@@ -74,3 +74,56 @@ for (const engine of engines) {
     });
   });
 }
+
+/** An RFC 4514 string read back: `\XX` pairs are UTF-8 bytes, `\c` is c. */
+function decodeRfc4514(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(text[i] === '\\' ? text[++i]! : text[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** An XFCC quoted value read back: `\"` and `\\` are `"` and `\`. */
+const unquoteXfcc = (quoted: string) => quoted.replace(/\\(["\\])/g, '$1');
+
+for (const engine of engines) {
+  describe(`identity forwarding of names beyond ASCII (${engine.name})`, () => {
+    let scene: Scene;
+    let ca: Issued;
+
+    before(async () => {
+      scene = await startScene(await engine.fresh(), 'names', ['--client-id-header', 'x-mtls-client-id', '--client-id-from', 'cn']);
+      ca = await makeCa({ name: 'names CA' });
+      await scene.enforce(ca.pem);
+    });
+    after(() => scene.close());
+
+    const names: [string, string | import('@peculiar/x509').JsonName, string][] = [
+      ['CJK and an accented organization', 'CN=日本語, O=Société', '日本語'],
+      ['a line break', [{ CN: ['line\nbreak'] }, { O: ['Example'] }], 'line\nbreak'],
+      ['a Latin-1 letter', 'CN=Müller', 'Müller'],
+    ];
+    for (const [label, subject, commonName] of names) {
+      it(`admits ${label} and forwards it intact: the subject as OpenSSL prints it (RFC 2253), the client id percent-encoded UTF-8`, async () => {
+        const client = await makeClient(ca, { subject });
+        const res = await call(scene.gateway, { key: scene.key, client });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const seen = res.body.echo.headers;
+        const xfcc = seen['x-forwarded-client-cert'] as string;
+        assert.match(xfcc, /^[\x20-\x7e]+$/, 'ASCII only: Latin-1 and UTF-8 readers of the header agree');
+        const quoted = /;Subject="((?:[^"\\]|\\.)*)"/.exec(xfcc)![1]!;
+        const subjectText = unquoteXfcc(quoted);
+        const openssl = execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: client.pem }).toString().trim().replace(/^subject=/, '');
+        assert.equal(subjectText, openssl);
+        // and back to the name: the CN is the last RDN in RFC 4514 order
+        const cnPart = subjectText.split(/(?<!\\),/).find((rdn) => rdn.startsWith('CN='))!;
+        assert.equal(decodeRfc4514(cnPart.slice(3)), commonName);
+        assert.equal(decodeURIComponent(seen['x-mtls-client-id']), commonName);
+      });
+    }
+  });
+}

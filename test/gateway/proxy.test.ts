@@ -82,7 +82,7 @@ describe('forwarding to the upstream', () => {
       const upstream = new Upstream({ url: upstreamUrl, apiKey, owned: ['x-certgate-project-id', 'X-Mtls-Client-Id'] });
       upstreams.push(upstream);
       return createServer((req, res) =>
-        upstream.forward(req, res, 'req_test', ['x-certgate-project-id', 'proj_gateway'], (err) => {
+        upstream.forward(req, res, req.url!, 'req_test', ['x-certgate-project-id', 'proj_gateway'], (err) => {
           if (err) res.writeHead(502).end();
         }),
       );
@@ -173,7 +173,7 @@ describe('forwarding to the upstream', () => {
     await new Promise((r) => dead.close(r));
     const upstream = new Upstream({ url: deadUrl, apiKey: undefined });
     upstreams.push(upstream);
-    const server = createServer((req, res) => upstream.forward(req, res, 'req_dead', undefined, (err) => res.writeHead(err ? 502 : 500).end(err ? 'unreachable' : '')));
+    const server = createServer((req, res) => upstream.forward(req, res, req.url!, 'req_dead', undefined, (err) => res.writeHead(err ? 502 : 500).end(err ? 'unreachable' : '')));
     const url = await listen(server);
     const { res, body } = await send(url, '/v1/models', 'GET', []);
     assert.equal(res.statusCode, 502);

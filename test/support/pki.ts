@@ -40,8 +40,8 @@ export interface CertOptions {
   notAfter?: Date;
   key?: KeyKind;
   dnsNames?: string[];
-  /** the whole subject, e.g. 'CN=w1, OU=Production, O=Example' (instead of CN=name) */
-  subject?: string;
+  /** the whole subject, e.g. 'CN=w1, OU=Production, O=Example' (instead of CN=name), or as JSON for values a string cannot write (`[{ CN: ['a\nb'] }]`) */
+  subject?: string | x509.JsonName;
   /** subject alternative names of any kind */
   sans?: x509.JsonGeneralName[];
   /** Basic Constraints pathLenConstraint */
