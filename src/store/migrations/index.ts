@@ -7,6 +7,7 @@ import * as observedClients from './005_observed_clients.js';
 import * as adminKeysAndAuditLog from './006_admin_keys_and_audit_log.js';
 import * as organizationChanges from './007_organization_changes.js';
 import * as writePathIndexes from './008_write_path_indexes.js';
+import * as boundedSightings from './009_bounded_sightings.js';
 
 export interface Migration {
   readonly name: string;
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   { name: '006_admin_keys_and_audit_log', up: adminKeysAndAuditLog.up },
   { name: '007_organization_changes', up: organizationChanges.up },
   { name: '008_write_path_indexes', up: writePathIndexes.up },
+  { name: '009_bounded_sightings', up: boundedSightings.up },
 ];
