@@ -37,7 +37,7 @@ export interface Preview {
 }
 
 /** Sightings read from the store at once. */
-const PAGE = 200;
+const PAGE = 50;
 
 /** A remembered client presented again: the chain kept of it, and no connection (nothing of it is cached). */
 const presentedBy = (client: ObservedClient): Presented => ({ chain: () => client.chain });
