@@ -59,7 +59,7 @@ export async function previewChange(rt: Runtime, organizationId: string, request
     page = await rt.store.observedClients(organizationId, seenSince, { projectId, after: last ?? null, limit: PAGE });
     for (const client of page) {
       await slices.breathe();
-      const outcome = judge(rt, snapshot, after, client);
+      const outcome = await judge(rt, snapshot, after, client, slices);
       if (outcome === 'admitted') wouldAdmit++;
       else if (outcome === 'unjudged') unjudged++;
       else if (outcome === 'locked_out') wouldRefuse.push(lockedOut(client));
@@ -70,11 +70,12 @@ export async function previewChange(rt: Runtime, organizationId: string, request
 }
 
 /** One client: admitted after the change, locked out by it (admitted before), refused either way, or not judged. */
-function judge(rt: Runtime, before: OrganizationSnapshot, after: OrganizationSnapshot, client: ObservedClient): 'admitted' | 'locked_out' | 'refused' | 'unjudged' {
+async function judge(rt: Runtime, before: OrganizationSnapshot, after: OrganizationSnapshot, client: ObservedClient, slices: Slices): Promise<'admitted' | 'locked_out' | 'refused' | 'unjudged'> {
   // a certificate was presented, and none of it was kept
   if (client.fingerprint !== '' && client.chain.length === 0) return 'unjudged';
   const presented = presentedBy(client);
   if (admitInSnapshot(rt, after, client.projectId, presented).admitted) return 'admitted';
+  await slices.breathe();
   return admitInSnapshot(rt, before, client.projectId, presented).admitted ? 'locked_out' : 'refused';
 }
 
