@@ -143,7 +143,10 @@ export interface ObservedClient {
   readonly serviceAccountId: string;
   /** SHA-256 of the leaf, '' when no certificate was presented */
   readonly fingerprint: string;
+  /** the leaf's subject and issuer (RFC 4514), null when none was presented or it could not be read */
   readonly subject: string | null;
+  readonly issuer?: string | null;
+  /** what is kept of the chain it presented (domain/sightings.ts): the leaf and the intermediates above it, bounded */
   readonly chain: readonly Buffer[];
   /** the anchor that accepted it when last seen, null when none did */
   readonly certificateId: string | null;

@@ -5,6 +5,7 @@ import { projectNotFound } from '../domain/projects.js';
 import type { TrustAnchor } from '../domain/trust-anchor.js';
 import { bearerToken, invalidKey, missingKey } from '../http/bearer.js';
 import type { Runtime } from '../runtime.js';
+import type { OrganizationSnapshot } from '../state/snapshot.js';
 
 // The one admission decision. The gateway, the verify endpoint and
 // `certgate verify` all ask it, so they cannot disagree:
@@ -133,14 +134,22 @@ export async function admitRequest(rt: Runtime, authorization: string | undefine
  */
 export async function admitInScope(rt: Runtime, scope: { organizationId: string; projectId: string | null }, presented: Presented): Promise<Admission> {
   const snapshot = await rt.snapshot(scope.organizationId);
-  if (scope.projectId !== null) {
-    const project = snapshot.project(scope.projectId);
-    if (!project) throw projectNotFound(scope.projectId);
-    if (project.archivedAt !== null) return unusableProject(`Project ${scope.projectId} is archived; its keys can no longer be used.`);
+  if (scope.projectId !== null && !snapshot.project(scope.projectId)) throw projectNotFound(scope.projectId);
+  return admitInSnapshot(rt, snapshot, scope.projectId, presented);
+}
+
+/**
+ * The same decision against a snapshot the caller holds: the lockout preview asks it of the organization as it is
+ * and as a change would leave it. A project that is not in the snapshot, or archived, admits nothing.
+ */
+export function admitInSnapshot(rt: Runtime, snapshot: OrganizationSnapshot, projectId: string | null, presented: Presented): Admission {
+  if (projectId !== null) {
+    const project = snapshot.project(projectId);
+    if (!project || project.archivedAt !== null) return unusableProject(`Project ${projectId} is ${project ? 'archived' : 'deleted'}; its keys can no longer be used.`);
   }
-  const admission = judged(cachedVerdict(presented, rt.anchors.inForce(snapshot, scope.projectId), rt.now()), null);
-  if (scope.projectId === null || !admission.verdict) return admission;
-  const project = { name: 'project_usable', passed: true, message: `Project ${scope.projectId} is active.` };
+  const admission = judged(cachedVerdict(presented, rt.anchors.inForce(snapshot, projectId), rt.now()), null);
+  if (projectId === null || !admission.verdict) return admission;
+  const project = { name: 'project_usable', passed: true, message: `Project ${projectId} is active.` };
   return { ...admission, verdict: { ...admission.verdict, checks: [project, ...admission.verdict.checks] } };
 }
 

@@ -1,4 +1,6 @@
 import type { ObservedClient } from '../domain/model.js';
+import { leafNames, sightingChain } from '../domain/sightings.js';
+import { Slices } from '../slices.js';
 import type { Store } from '../store/store.js';
 
 /** How long a client seen is remembered for the lockout preview. */
@@ -39,7 +41,7 @@ export class TrafficRecorder {
 
   /**
    * A request from a client was admitted (or let through in observe mode). The chain is read only for the
-   * first request of a client in a batch.
+   * first request of a client in a batch, and kept only as far as a sighting keeps it (domain/sightings.ts).
    */
   sawClient(organizationId: string, projectId: string, serviceAccountId: string, fingerprint: string | undefined, chain: () => readonly Buffer[], certificateId: string | null): void {
     const key = `${organizationId}\u0000${projectId}\u0000${serviceAccountId}\u0000${fingerprint ?? ''}`;
@@ -54,7 +56,7 @@ export class TrafficRecorder {
     if (this.clients.size >= MAX_CLIENTS_PER_ORGANIZATION) return;
     this.clients.set(key, {
       organizationId,
-      client: { projectId, serviceAccountId, fingerprint: fingerprint ?? '', subject: null, chain: fingerprint ? chain() : [], certificateId, firstSeen: now, lastSeen: now, requests: 1 },
+      client: { projectId, serviceAccountId, fingerprint: fingerprint ?? '', subject: null, issuer: null, chain: fingerprint ? sightingChain(chain()) : [], certificateId, firstSeen: now, lastSeen: now, requests: 1 },
     });
   }
 
@@ -64,7 +66,12 @@ export class TrafficRecorder {
       if (clients.size > 0) {
         this.clients = new Map();
         const byOrganization = new Map<string, ObservedClient[]>();
+        // the leaf's names are read here, off the request path, in slices: a batch may hold 10,000 new clients
+        const slices = new Slices();
         for (const { organizationId, client } of clients.values()) {
+          const names = client.chain[0] && leafNames(client.chain[0]);
+          if (names) ({ subject: client.subject, issuer: client.issuer } = names);
+          await slices.breathe();
           let list = byOrganization.get(organizationId);
           if (!list) byOrganization.set(organizationId, (list = []));
           list.push(client);

@@ -104,7 +104,8 @@ export interface ObservedClientsTable {
   service_account_id: string;
   fingerprint: string;
   subject: string | null;
-  /** base64 DER of each certificate, leaf first, joined with ',' ('' when none) */
+  issuer: string | null;
+  /** base64 DER of each certificate kept (domain/sightings.ts), leaf first, joined with ',' ('' when none) */
   chain: string;
   certificate_id: string | null;
   first_seen: number;

@@ -3,9 +3,10 @@ import { sql } from './kysely.js';
 import type { Actor, AdminKeyRecord, CertificateRecord, ChangeKind, CrlRecord, MtlsMode, ObservedClient, Observations, OrganizationPatch, OrganizationState, Permission, ProjectRecord, ServiceAccountRecord } from '../domain/model.js';
 import { auditEntry, type AuditEntry, type AuditEvent } from '../domain/audit.js';
 import { isId, newId } from '../domain/ids.js';
+import { sightingChain } from '../domain/sightings.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
-import type { AuditQuery, Store, WriteTransaction } from './store.js';
+import type { AuditQuery, SightingsPage, Store, WriteTransaction } from './store.js';
 
 /** What differs between engines; everything else is shared SQL in SqlStore. */
 export interface Engine {
@@ -278,7 +279,8 @@ export class SqlStore implements Store {
           service_account_id: c.serviceAccountId,
           fingerprint: c.fingerprint,
           subject: c.subject,
-          chain: c.chain.map((der) => der.toString('base64')).join(','),
+          issuer: c.issuer ?? null,
+          chain: sightingChain(c.chain).map((der) => der.toString('base64')).join(','),
           certificate_id: c.certificateId,
           first_seen: c.firstSeen,
           last_seen: c.lastSeen,
@@ -289,6 +291,8 @@ export class SqlStore implements Store {
             requests: eb('observed_clients.requests', '+', c.requests),
             last_seen: c.lastSeen,
             certificate_id: c.certificateId,
+            subject: eb.ref('excluded.subject'),
+            issuer: eb.ref('excluded.issuer'),
             chain: eb.ref('excluded.chain'),
           })),
         )
@@ -315,13 +319,22 @@ export class SqlStore implements Store {
     }
   }
 
-  async observedClients(organizationId: string, seenSince: number): Promise<ObservedClient[]> {
-    const rows = await this.db.selectFrom('observed_clients').selectAll().where('organization_id', '=', organizationId).where('last_seen', '>=', seenSince).execute();
+  async observedClients(organizationId: string, seenSince: number, page: SightingsPage = {}): Promise<ObservedClient[]> {
+    let query = this.db.selectFrom('observed_clients').selectAll().where('organization_id', '=', organizationId).where('last_seen', '>=', seenSince);
+    if (page.projectId != null) query = query.where('project_id', '=', page.projectId);
+    const after = page.after;
+    if (after) {
+      query = query.where((eb) => eb(eb.refTuple('project_id', 'service_account_id', 'fingerprint'), '>', eb.tuple(after.projectId, after.serviceAccountId, after.fingerprint)));
+    }
+    query = query.orderBy('project_id').orderBy('service_account_id').orderBy('fingerprint');
+    if (page.limit !== undefined) query = query.limit(page.limit);
+    const rows = await query.execute();
     return rows.map((r) => ({
       projectId: r.project_id,
       serviceAccountId: r.service_account_id,
       fingerprint: r.fingerprint,
       subject: r.subject,
+      issuer: r.issuer,
       chain: r.chain === '' ? [] : r.chain.split(',').map((b) => Buffer.from(b, 'base64')),
       certificateId: r.certificate_id,
       firstSeen: Number(r.first_seen),

@@ -46,9 +46,16 @@ export interface Store {
   /** Adds a gateway's counts for a scope in observe mode; counted apart from the organization's revision (no snapshot reload). */
   addObservations(organizationId: string, scope: string, wouldRefuse: number, admitted: number, now: number): Promise<void>;
   observations(organizationId: string, scope: string): Promise<Observations>;
-  /** Adds sightings of clients (merged with what other gateways saw), and forgets those not seen since `forgetBefore`. */
+  /**
+   * Adds sightings of clients (merged with what other gateways saw), each chain kept only as far as sightingChain
+   * allows, and forgets those not seen since `forgetBefore` and, past `maxPerOrganization`, the longest unseen.
+   */
   recordClients(organizationId: string, sightings: readonly ObservedClient[], forgetBefore: number, maxPerOrganization: number): Promise<void>;
-  observedClients(organizationId: string, seenSince: number): Promise<ObservedClient[]>;
+  /**
+   * The clients seen since `seenSince`, in key order (project, service account, fingerprint): a page of at most
+   * `limit` after the key `after`, of one project when `projectId` is given. Readers of many take them page by page.
+   */
+  observedClients(organizationId: string, seenSince: number, page?: SightingsPage): Promise<ObservedClient[]>;
   /** A write transaction for the actor's organization; every change it makes records its audit event through `tx.record`. */
   write<T>(actor: Actor, now: number, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
 
@@ -118,6 +125,14 @@ export class StoreMissing extends Error {}
 
 /** Raised by a store that knows it cannot be used (its file was moved away, say). */
 export class StoreUnavailable extends Error {}
+
+/** A page of sightings: see Store.observedClients. */
+export interface SightingsPage {
+  readonly projectId?: string | null;
+  /** the key of the last sighting of the page before */
+  readonly after?: { readonly projectId: string; readonly serviceAccountId: string; readonly fingerprint: string } | null;
+  readonly limit?: number;
+}
 
 export interface AuditQuery {
   readonly effectiveAt: { readonly gt?: number; readonly gte?: number; readonly lt?: number; readonly lte?: number };

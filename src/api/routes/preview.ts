@@ -32,13 +32,14 @@ const previewSchema = {
       },
     },
     would_admit: { type: 'integer' },
+    unjudged: { type: 'integer' },
   },
 } as const;
 
 /** "Who would this lock out?": a certgate extension, answered from the clients the gateways have seen. */
 export function previewRoutes(app: FastifyInstance, rt: Runtime): void {
   app.post<{ Body: PreviewRequest }>('/v1/organization/certificates/preview', { config: { permission: 'api.mtls.read' }, schema: { body, response: { 200: previewSchema } } }, async (req) => {
-    const { wouldRefuse, wouldAdmit } = await previewChange(rt, req.admin.organizationId, req.body);
+    const { wouldRefuse, wouldAdmit, unjudged } = await previewChange(rt, req.admin.organizationId, req.body);
     return {
       object: 'certificate.preview',
       would_refuse: wouldRefuse.map((c) => ({
@@ -50,6 +51,7 @@ export function previewRoutes(app: FastifyInstance, rt: Runtime): void {
         requests: c.requests,
       })),
       would_admit: wouldAdmit,
+      unjudged,
     };
   });
 }

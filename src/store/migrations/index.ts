@@ -8,6 +8,7 @@ import * as adminKeysAndAuditLog from './006_admin_keys_and_audit_log.js';
 import * as organizationChanges from './007_organization_changes.js';
 import * as writePathIndexes from './008_write_path_indexes.js';
 import * as auditRetention from './009_audit_retention.js';
+import * as boundedSightings from './010_bounded_sightings.js';
 
 export interface Migration {
   readonly name: string;
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   { name: '007_organization_changes', up: organizationChanges.up },
   { name: '008_write_path_indexes', up: writePathIndexes.up },
   { name: '009_audit_retention', up: auditRetention.up },
+  { name: '010_bounded_sightings', up: boundedSightings.up },
 ];
