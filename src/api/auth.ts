@@ -3,7 +3,7 @@ import { ApiError } from '../domain/errors.js';
 import { bearerToken, invalidKey, missingKey } from '../http/bearer.js';
 import type { AdminKeyOwner, Permission } from '../domain/model.js';
 import { missingPermission } from '../domain/permissions.js';
-import type { KeyResolver } from '../state/keys.js';
+import type { State } from '../state/state.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,9 +17,12 @@ declare module 'fastify' {
 
 /**
  * onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission.
- * With `anyPermission` (GET /metrics), any unexpired admin key will do.
+ * The key is checked against a snapshot at least the store's revision now, and that check is what makes every
+ * admin read of the request read-after-write across processes (see State). With `anyPermission` (GET /metrics),
+ * any unexpired admin key will do, checked against what this process knows (metrics answer during outages).
  */
-export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, anyPermission = false) {
+export function requireAdminKey(state: State, nowSeconds: () => number, anyPermission = false) {
+  const keys = state.keys;
   const admit = (request: FastifyRequest, reply: FastifyReply, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
     if (!owner) return done(invalidKey('an admin API key of this organization (sk-admin-...)'));
     if (owner.expiresAt !== null && owner.expiresAt <= nowSeconds()) {
@@ -37,10 +40,11 @@ export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, any
     done();
   };
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    const token = bearerToken(request.headers.authorization);
+    const header = request.headers.authorization;
+    const token = bearerToken(header);
     if (!token) return done(missingKey());
-    const owner = keys.adminKey(token);
-    // a cached key answers at once; only a miss waits for the store
+    const owner = state.adminKey(header!, token, request.raw.socket, !anyPermission);
+    // a remembered key on a current snapshot answers at once; only a miss or a catch-up waits for the store
     if (owner instanceof Promise) owner.then((found) => admit(request, reply, found, done), done);
     else admit(request, reply, owner, done);
   };
