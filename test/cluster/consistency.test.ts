@@ -58,12 +58,13 @@ const now = () => performance.now();
 
 /** Retries what failed because a worker was killed under it (no response); anything with a status is an answer. */
 async function untilAnswered<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
+  const start = now();
+  for (;;) {
     try {
       return await attempt();
     } catch (err) {
       if (err instanceof OpenAI.APIError && err.status !== undefined) throw err;
-      if (i > 250) throw err; // about 5 s: a killed worker is replaced within a second or two
+      if (now() - start > 15_000) throw err; // a killed worker is replaced within a second or two
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -98,7 +99,8 @@ async function exercise(urls: string[], primaries: CertgateProcess[]): Promise<v
   let running = true;
   const killer = (async () => {
     while (running) {
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 600));
+      // now and then: long enough apart that the replacement of the last one listens again first
+      await new Promise((r) => setTimeout(r, (kills === 0 ? 200 : 1500) + Math.random() * 1500));
       if (!running) break;
       const primary = primaries[Math.floor(Math.random() * primaries.length)]!;
       const workers = childrenOf(primary.child.pid!);
