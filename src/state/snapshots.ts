@@ -127,7 +127,7 @@ export class Snapshots {
       const base = this.newest.get(organizationId);
       return base ? this.catchUp(organizationId, base) : this.loadWhole(organizationId);
     };
-    // eslint-disable-next-line prefer-const -- `run` reads it only once a running load has ended
+    // declared before it is made: `run` reads it, but only once the running load has ended
     let loading: Promise<OrganizationSnapshot>;
     loading = (running ? running.then(run, run) : run()).then(
       (snapshot) => {
