@@ -9,6 +9,7 @@
 // CERTGATE_CONSISTENCY_SEQUENCES sets the sequences per shape (CI: 40; the issue's figure: 1000).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { Agent } from 'undici';
@@ -77,7 +78,17 @@ async function isActive(client: OpenAI, project: string, certificate: string): P
   return found.active === true;
 }
 
+/** Runs the workload; a failure carries the end of each process's log (a killed worker's replacement, say). */
 async function exercise(urls: string[], primaries: CertgateProcess[]): Promise<void> {
+  try {
+    await workload(urls, primaries);
+  } catch (err) {
+    const logs = primaries.map((p, i) => `--- replica ${i + 1} (${p.url}) ---\n${p.output().slice(-3000)}`).join('\n');
+    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+  }
+}
+
+async function workload(urls: string[], primaries: CertgateProcess[]): Promise<void> {
   const agents = Array.from({ length: CLIENTS }, () => new Agent({ keepAliveTimeout: 10_000 }));
   const clients = agents.map(
     (dispatcher, i) => new OpenAI({ adminAPIKey: ADMIN_KEY, baseURL: `${urls[i % urls.length]}/v1`, maxRetries: 0, fetchOptions: { dispatcher } as never }),
@@ -199,6 +210,18 @@ async function exercise(urls: string[], primaries: CertgateProcess[]): Promise<v
 
 const env = { CERTGATE_WORKERS: undefined };
 
+/**
+ * A port of its own, as an operator gives one: with --port 0, node:cluster picks a new random port when every
+ * worker that listened on the old one has died, and the clients would lose the replica.
+ */
+async function freePort(): Promise<string[]> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return ['--port', String(port)];
+}
+
 describe('read-after-write as users run it', () => {
   describe('npm start defaults: one serve, one worker per core, on SQLite', () => {
     const sqlite = engines.find((e) => e.name === 'sqlite')!;
@@ -206,7 +229,7 @@ describe('read-after-write as users run it', () => {
     let serve: CertgateProcess;
     before(async () => {
       place = await sqlite.fresh();
-      serve = await spawnCertgate('serve', storeArgs(place), env);
+      serve = await spawnCertgate('serve', [...storeArgs(place), ...(await freePort())], env);
     });
     after(async () => {
       await serve?.stop();
@@ -224,8 +247,8 @@ describe('read-after-write as users run it', () => {
     const replicas: CertgateProcess[] = [];
     before(async () => {
       place = await postgres!.fresh();
-      replicas.push(await spawnCertgate('serve', storeArgs(place), env));
-      replicas.push(await spawnCertgate('serve', storeArgs(place), env));
+      replicas.push(await spawnCertgate('serve', [...storeArgs(place), ...(await freePort())], env));
+      replicas.push(await spawnCertgate('serve', [...storeArgs(place), ...(await freePort())], env));
     });
     after(async () => {
       for (const r of replicas) await r.stop();
