@@ -55,7 +55,7 @@ const UNKNOWN_KEY = 'a project key (sk-svcacct-...) of a project behind this gat
 
 /** A request at the gateway: its Authorization header names the project. */
 export async function admitRequest(rt: Runtime, authorization: string | undefined, presented: Presented): Promise<Admission> {
-  const key = await rt.state.projectKey(authorization, () => bearerToken(authorization), presented.connection);
+  const key = await rt.state.projectKey(authorization, presented.connection, bearerToken);
   if (key === 'no_key') return refused(missingKey(), 'no_key');
   if (key === 'unknown_key') return refused(invalidKey(UNKNOWN_KEY), 'unknown_key');
   const { owner, snapshot } = key;

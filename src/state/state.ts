@@ -1,6 +1,6 @@
 import type { AdminKeyOwner, ProjectKeyOwner } from '../domain/model.js';
 import type { Store } from '../store/store.js';
-import { Keys, type Resolved } from './keys.js';
+import { Keys } from './keys.js';
 import type { OrganizationSnapshot } from './snapshot.js';
 import { anchorsUnchanged, Snapshots } from './snapshots.js';
 import { TrustAnchors } from './trust-anchors.js';
@@ -85,20 +85,22 @@ export class State {
   /**
    * A gateway request's project key and the snapshot to judge it on (bounded staleness: no read of the store when
    * the key is remembered). A key just read from the store may be newer than the snapshot: the snapshot catches up
-   * once, so a project or service account made elsewhere moments ago is found. Undefined: no such key.
+   * once, so a project or service account made elsewhere moments ago is found. A kept-alive connection whose
+   * Authorization header is unchanged reuses its key without parsing or hashing it again.
    */
-  async projectKey(header: string | undefined, token: () => string | undefined, connection: object | undefined): Promise<KeyInSnapshot | 'no_key' | 'unknown_key'> {
-    let resolved: Resolved<ProjectKeyOwner> | undefined;
+  async projectKey(header: string | undefined, connection: object | undefined, tokenOf: (header: string | undefined) => string | undefined): Promise<KeyInSnapshot | 'no_key' | 'unknown_key'> {
     const kept = connection && this.onConnection.get(connection);
-    if (kept && kept.header === header && kept.project) resolved = { owner: kept.project, fresh: false };
+    let owner: ProjectKeyOwner;
+    let fresh = false;
+    if (kept && kept.header === header && kept.project) owner = kept.project;
     else {
-      const value = token();
-      if (value === undefined) return 'no_key';
-      resolved = await this.keys.projectKey(value);
+      const token = tokenOf(header);
+      if (token === undefined) return 'no_key';
+      const resolved = await this.keys.projectKey(token);
       if (!resolved) return 'unknown_key';
-      if (connection && header !== undefined) this.onConnection.set(connection, { header, project: resolved.owner });
+      ({ owner, fresh } = resolved);
+      if (connection && header !== undefined) this.onConnection.set(connection, { header, project: owner });
     }
-    const { owner, fresh } = resolved;
     let snapshot = await this.snapshots.known(owner.organizationId);
     if (fresh && !(snapshot.project(owner.projectId) && snapshot.serviceAccount(owner.serviceAccountId))) {
       snapshot = await this.snapshots.caughtUp(owner.organizationId);
