@@ -35,6 +35,17 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** How long a process has run, in seconds (from /proc: its start time in clock ticks since boot). */
+function ageSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const started = Number(fields[19]) / 100; // USER_HZ is 100 on Linux
+    return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) - started;
+  } catch {
+    return 0;
+  }
+}
+
 /** A value written, from the first attempt to the acknowledgement (retried until acknowledged). */
 interface Write {
   readonly active: boolean;
@@ -111,12 +122,13 @@ async function workload(urls: string[], primaries: CertgateProcess[]): Promise<v
   const killer = (async () => {
     while (running) {
       // now and then: long enough apart that the replacement of the last one listens again first
-      await new Promise((r) => setTimeout(r, (kills === 0 ? 200 : 1500) + Math.random() * 1500));
+      await new Promise((r) => setTimeout(r, (kills === 0 ? 200 : 1000) + Math.random() * 1500));
       if (!running) break;
       const primary = primaries[Math.floor(Math.random() * primaries.length)]!;
       const workers = childrenOf(primary.child.pid!);
-      // one worker at a time: the others go on serving while it is replaced
-      if (workers.length < 2) continue;
+      // one worker at a time, and only once every worker has had time to start: the others go on serving while it is
+      // replaced (killing replacements before they listen would test node:cluster's back-off, not certgate)
+      if (workers.length < 2 || workers.some((pid) => ageSeconds(pid) < 3)) continue;
       const victim = workers[Math.floor(Math.random() * workers.length)]!;
       try {
         process.kill(victim, 'SIGKILL');
