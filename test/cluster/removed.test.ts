@@ -84,6 +84,10 @@ async function stillRemoved(s: Scene, r: Removed): Promise<void> {
   await within(5000, async () => (await call(s.gateway, { path: '/readyz' })).status === 503);
   const write = await s.admin.request('POST', '/v1/organization/projects', { name: 'during the outage' });
   assert.equal(write.status, 503, 'the outage is real: writes fail');
+  // an admin read cannot confirm it is current, so it is not answered from a snapshot that may be stale
+  const read = await s.admin.request('GET', '/v1/organization/projects');
+  assert.equal(read.status, 503, read.text);
+  assert.equal(read.body.error.code, 'database_unavailable');
   for (let i = 0; i < 5; i++) {
     const deleted = await call(s.gateway, { key: r.deletedKey });
     assert.notEqual(deleted.status, 200, `a deleted service account's key was admitted during the outage (${JSON.stringify(deleted.body)})`);
