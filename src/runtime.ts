@@ -1,26 +1,32 @@
 import { DEFAULT_ORGANIZATION_ID, type Actor } from './domain/model.js';
-import { KeyResolver } from './state/keys.js';
+import type { Keys } from './state/keys.js';
 import type { OrganizationSnapshot } from './state/snapshot.js';
-import { anchorsUnchanged, Snapshots } from './state/snapshots.js';
-import { TrustAnchors } from './state/trust-anchors.js';
+import { State } from './state/state.js';
+import type { TrustAnchors } from './state/trust-anchors.js';
 import { openStore } from './store/open.js';
 import type { Store, WriteTransaction } from './store/store.js';
 
 /**
  * Everything a certgate process keeps while it runs: the store, and the
- * caches over it (snapshots, trust anchors, keys), opened together and
- * closed together. Services and both servers are given one of these.
+ * state over it (snapshots, keys, trust anchors, verdicts: every cache),
+ * opened together and closed together. Services and both servers are given
+ * one of these.
  */
 export interface Runtime {
   readonly store: Store;
+  /** every cache over the store, and the rule for what a read may be served */
+  readonly state: State;
   readonly anchors: TrustAnchors;
-  readonly keys: KeyResolver;
+  readonly keys: Keys;
   /** the clock every rule reads (tests move it) */
   now(): Date;
   nowSeconds(): number;
+  /**
+   * The organization's snapshot: never older than one this process has served. An admin request has confirmed it
+   * is at least the store's revision when the request began (its key check asks `state.current`), so admin
+   * reads through this reflect every write acknowledged before they began, by any process.
+   */
   snapshot(organizationId: string): Promise<OrganizationSnapshot>;
-  /** A fresh load, for when a reader knows its snapshot is behind the database (a key names a project it lacks). */
-  reload(organizationId: string): Promise<OrganizationSnapshot>;
   /** For metrics: snapshots loaded so far, and when this organization's last one was loaded (ms since the epoch). */
   snapshotStats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null };
   /** A value derived from the current snapshot, computed once per snapshot and key. */
@@ -45,32 +51,27 @@ export async function openRuntime(config: { dataDir: string; databaseUrl: string
 /** A runtime over a store that is already open; closing the runtime closes the store. */
 export function runtimeOver(store: Store, options: RuntimeOptions = {}): Runtime {
   const clock = options.clock ?? (() => new Date());
-  const snapshots = new Snapshots(store);
-  const keys = new KeyResolver(store, snapshots, () => Math.floor(clock().getTime() / 1000));
-  const anchors = new TrustAnchors();
-  snapshots.onPatched((previous, next, patch) => {
-    if (anchorsUnchanged(patch)) anchors.carry(previous, next);
-  });
+  const nowSeconds = () => Math.floor(clock().getTime() / 1000);
+  const state = new State(store, nowSeconds);
   return {
     store,
-    anchors,
-    keys,
+    state,
+    anchors: state.anchors,
+    keys: state.keys,
     now: clock,
-    nowSeconds: () => Math.floor(clock().getTime() / 1000),
-    snapshot: (organizationId) => snapshots.get(organizationId),
-    reload: (organizationId) => snapshots.reload(organizationId),
-    snapshotStats: (organizationId) => snapshots.stats(organizationId),
-    memo: (organizationId, key, derive) => snapshots.memo(organizationId, key, derive),
+    nowSeconds,
+    snapshot: (organizationId) => state.known(organizationId),
+    snapshotStats: (organizationId) => state.stats(organizationId),
+    memo: (organizationId, key, derive) => state.memo(organizationId, key, derive),
     async write(by, work) {
       try {
-        return await store.write(by, Math.floor(clock().getTime() / 1000), work);
+        return await store.write(by, nowSeconds(), work);
       } finally {
-        snapshots.invalidate(by.organizationId);
+        state.written(by.organizationId);
       }
     },
     async close() {
-      await keys.close();
-      snapshots.close();
+      await state.close();
       await store.close();
     },
   };

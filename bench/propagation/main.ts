@@ -1,8 +1,10 @@
-// bench/propagation: activation → enforced in another process, on both engines. One `certgate serve` and one
-// `certgate gateway` on the same store; a project key; a CA uploaded but not active. Pollers ask the gateway for
-// /v1/models with the project key and no client certificate, back to back on kept-alive connections: 200 while no
-// anchor is active, 403 certificate_required once the CA is active for the project. Each sample: activate the CA
-// through the admin API, and time from the API's 200 to the first 403 seen; then deactivate and time the way back.
+// bench/propagation: activation → enforced in another process, on both engines. One `certgate serve` and
+// BENCH_GATEWAYS `certgate gateway` replicas (1 by default) on the same store; a project key; a CA uploaded but not
+// active. Pollers ask the gateways for /v1/models with the project key and no client certificate, back to back on
+// kept-alive connections spread over the replicas (and so over their workers): 200 while no anchor is active, 403
+// certificate_required once the CA is active for the project. Each sample: activate the CA through the admin API,
+// and time from the API's 200 to the first 403 seen and to the moment every poller has seen one (enforced
+// everywhere); then deactivate and time the way back.
 import { Client, Pool } from 'undici';
 import { makeCa } from '../../test/support/pki.js';
 import { type Bar } from '../lib/chart.js';
@@ -26,7 +28,10 @@ import { enginesFromEnv, freshPlace, openSeeder, type Engine } from '../lib/stor
 
 const settings = {
   samples: envNumber('BENCH_SAMPLES', 120),
-  pollers: envNumber('BENCH_POLLERS', 2),
+  /** gateway replicas (each with BENCH_WORKERS workers) */
+  gateways: envNumber('BENCH_GATEWAYS', 1),
+  /** enough kept-alive connections that every worker of every replica holds some (connections are dealt round-robin) */
+  pollers: envNumber('BENCH_POLLERS', Math.max(2, 2 * WORKERS * envNumber('BENCH_GATEWAYS', 1))),
   /** a sample not enforced within this bound counts as a timeout */
   boundMs: envNumber('BENCH_BOUND_MS', 5000),
   engines: enginesFromEnv(),
@@ -34,11 +39,15 @@ const settings = {
 };
 const OFFICIAL = !process.env.BENCH_ENGINES && !process.env.BENCH_SAMPLES;
 const RESULTS = resultsDir(OFFICIAL);
+/** runs with workers or replicas are written beside the single-process one, not over it */
+const NAME = WORKERS === 1 && settings.gateways === 1 ? 'propagation' : `propagation-w${WORKERS}-g${settings.gateways}`;
 
 interface EngineResult {
   readonly engine: Engine;
   /** ms from the activation's 200 to the first 403 (negative: the gateway refused before the API's answer arrived) */
   readonly activateMs: ReturnType<typeof percentiles>;
+  /** ms from the activation's 200 until every poller (every replica and worker) has seen a 403 */
+  readonly everywhereMs: ReturnType<typeof percentiles>;
   /** ms from the deactivation's 200 to the first 200 through the gateway */
   readonly deactivateMs: ReturnType<typeof percentiles>;
   /** ms the admin API took to answer the activation */
@@ -76,11 +85,13 @@ async function main(): Promise<void> {
         const adminKey = seeder.adminKey;
         await seeder.close();
         const serve = await startServe(procs, { tmp, name: `certgate serve (${engine})`, storeArgs: store.args, adminKey, cpus });
-        const gateway = await startGateway(procs, { tmp, name: `certgate gateway (${engine})`, storeArgs: store.args, upstreamPort: upstream.port, tls, cpus });
+        const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
+        for (let g = 0; g < settings.gateways; g++) gateways.push(await startGateway(procs, { tmp, name: `certgate gateway ${g + 1} (${engine})`, storeArgs: store.args, upstreamPort: upstream.port, tls, cpus }));
         try {
-          results.push(await sampleEngine(engine, { databasePids: await store.backendPids(), servePort: serve.port, gatewayPort: gateway.port, adminKey, projectKey: keys[0]!, projectId, caId, caPem: tls.cert, procs, pids: [serve.pids, gateway.pids] }));
+          const gatewayPids = () => gateways.flatMap((g) => g.pids());
+          results.push(await sampleEngine(engine, { databasePids: await store.backendPids(), servePort: serve.port, gatewayPorts: gateways.map((g) => g.port), adminKey, projectKey: keys[0]!, projectId, caId, caPem: tls.cert, procs, pids: [serve.pids, gatewayPids] }));
         } finally {
-          await procs.stop(gateway.child);
+          for (const g of gateways) await procs.stop(g.child);
           await procs.stop(serve.child);
         }
       } finally {
@@ -95,7 +106,7 @@ async function main(): Promise<void> {
 
 async function sampleEngine(
   engine: Engine,
-  o: { databasePids: number[]; servePort: number; gatewayPort: number; adminKey: string; projectKey: string; projectId: string; caId: string; caPem: string; procs: Processes; pids: (() => number[])[] },
+  o: { databasePids: number[]; servePort: number; gatewayPorts: number[]; adminKey: string; projectKey: string; projectId: string; caId: string; caPem: string; procs: Processes; pids: (() => number[])[] },
 ): Promise<EngineResult> {
   const api = new Pool(`http://127.0.0.1:${o.servePort}`, { connections: 1 });
   const toggle = async (verb: 'activate' | 'deactivate') => {
@@ -113,12 +124,14 @@ async function sampleEngine(
   let running = true;
   let want: 200 | 403 | 0 = 0;
   let seenAt = NaN;
+  /** per poller: when it first saw the wanted status in this sample */
+  const seenBy: number[] = Array.from({ length: settings.pollers }, () => NaN);
   let refusalBody = '';
   let answers = 0;
   let pollErrors = 0;
   let pollingSince = performance.now();
-  const poller = async () => {
-    const client = new Client(`https://127.0.0.1:${o.gatewayPort}`, { connect: { ca: o.caPem, servername: 'localhost' }, pipelining: 1 });
+  const poller = async (_: unknown, index: number) => {
+    const client = new Client(`https://127.0.0.1:${o.gatewayPorts[index % o.gatewayPorts.length]}`, { connect: { ca: o.caPem, servername: 'localhost' }, pipelining: 1 });
     while (running) {
       try {
         const res = await client.request({ method: 'GET', path: '/v1/models', headers: { authorization: `Bearer ${o.projectKey}` } });
@@ -127,6 +140,7 @@ async function sampleEngine(
         answers++;
         if (res.statusCode === 403 && !refusalBody) refusalBody = text;
         if (want !== 0 && res.statusCode === want && Number.isNaN(seenAt)) seenAt = at;
+        if (want !== 0 && res.statusCode === want && Number.isNaN(seenBy[index]!)) seenBy[index] = at;
       } catch {
         pollErrors++;
         await sleep(1);
@@ -141,16 +155,30 @@ async function sampleEngine(
       if (performance.now() - start > settings.boundMs) return NaN;
       await sleep(0);
     }
-    want = 0;
     void status;
     return seenAt;
   };
+  /** when the last poller saw it: the change is enforced on every connection, so by every worker of every replica */
+  const waitEverywhere = async (): Promise<number> => {
+    const start = performance.now();
+    while (seenBy.some(Number.isNaN)) {
+      if (performance.now() - start > settings.boundMs) return NaN;
+      await sleep(0);
+    }
+    want = 0;
+    return Math.max(...seenBy);
+  };
+  const reset = (status: 200 | 403) => {
+    seenAt = NaN;
+    seenBy.fill(NaN);
+    want = status;
+  };
   // before anything is active, the gateway lets the key through without a certificate
-  want = 200;
-  seenAt = NaN;
-  if (Number.isNaN(await waitSeen(200))) throw new Error(`${engine}: the gateway does not answer 200 before any activation`);
+  reset(200);
+  if (Number.isNaN(await waitSeen(200)) || Number.isNaN(await waitEverywhere())) throw new Error(`${engine}: the gateway does not answer 200 before any activation`);
 
   const activate: number[] = [];
+  const everywhere: number[] = [];
   const deactivate: number[] = [];
   const apiMs: number[] = [];
   let timeouts = 0;
@@ -160,23 +188,26 @@ async function sampleEngine(
   answers = 0;
   for (let i = 0; i < settings.samples; i++) {
     // activation → the first 403
-    seenAt = NaN;
-    want = 403;
+    reset(403);
     const sent = performance.now();
     await toggle('activate');
     const answered = performance.now();
     apiMs.push(answered - sent);
     const enforced = await waitSeen(403);
-    if (Number.isNaN(enforced)) timeouts++;
-    else activate.push(enforced - answered);
-    // deactivation → the first 200
-    seenAt = NaN;
-    want = 200;
+    const enforcedEverywhere = await waitEverywhere();
+    if (Number.isNaN(enforced) || Number.isNaN(enforcedEverywhere)) timeouts++;
+    else {
+      activate.push(enforced - answered);
+      everywhere.push(enforcedEverywhere - answered);
+    }
+    // deactivation → every poller back to 200
+    reset(200);
     await toggle('deactivate');
     const back = performance.now();
     const open = await waitSeen(200);
-    if (Number.isNaN(open)) timeouts++;
-    else deactivate.push(open - back);
+    const openEverywhere = await waitEverywhere();
+    if (Number.isNaN(open) || Number.isNaN(openEverywhere)) timeouts++;
+    else deactivate.push(openEverywhere - back);
     await sleep(Math.random() * 20); // no fixed phase against any poll timer
   }
   const window = end();
@@ -187,6 +218,7 @@ async function sampleEngine(
   const result: EngineResult = {
     engine,
     activateMs: percentiles(activate),
+    everywhereMs: percentiles(everywhere),
     deactivateMs: percentiles(deactivate),
     apiMs: percentiles(apiMs),
     pollIntervalMs: Math.round(pollIntervalMs * 100) / 100,
@@ -199,7 +231,7 @@ async function sampleEngine(
   };
   log(
     `${engine}: activation → 403 p50 ${result.activateMs.p50} p90 ${result.activateMs.p90} p99 ${result.activateMs.p99} max ${result.activateMs.max} ms ` +
-      `(n ${result.activateMs.n}, timeouts ${timeouts}); back to 200 p50 ${result.deactivateMs.p50} p99 ${result.deactivateMs.p99} ms; ` +
+      `(n ${result.activateMs.n}, timeouts ${timeouts}); everywhere p50 ${result.everywhereMs.p50} p99 ${result.everywhereMs.p99} max ${result.everywhereMs.max} ms; back to 200 p50 ${result.deactivateMs.p50} p99 ${result.deactivateMs.p99} ms; ` +
       `poll every ${result.pollIntervalMs} ms; foreign ${window.foreignCpuPercent}%`,
   );
   if (!/certificate_required/.test(refusalBody)) throw new Error(`${engine}: the refusal is not certificate_required: ${refusalBody.slice(0, 200)}`);
@@ -212,7 +244,7 @@ function report(results: EngineResult[], m: Record<string, string | number>, pin
   const rows = results
     .map(
       (r) =>
-        `| ${r.engine} | ${r.activateMs.n} | ${f(r.activateMs.p50)} | ${f(r.activateMs.p90)} | ${f(r.activateMs.p99)} | ${f(r.activateMs.max)} | ${r.timeouts} | ${f(r.deactivateMs.p50)} / ${f(r.deactivateMs.p99)} | ${f(r.apiMs.p50)} | ${r.pollIntervalMs} | ${r.activateMs.p99 < 30 ? 'yes' : 'no'} |`,
+        `| ${r.engine} | ${r.activateMs.n} | ${f(r.activateMs.p50)} | ${f(r.activateMs.p90)} | ${f(r.activateMs.p99)} | ${f(r.activateMs.max)} | ${f(r.everywhereMs.p50)} / ${f(r.everywhereMs.p99)} / ${f(r.everywhereMs.max)} | ${r.timeouts} | ${f(r.deactivateMs.p50)} / ${f(r.deactivateMs.p99)} | ${f(r.apiMs.p50)} | ${r.pollIntervalMs} | ${r.activateMs.p99 < 30 ? 'yes' : 'no'} |`,
     )
     .join('\n');
   const disturbed = results.filter((r) => r.foreignCpuPercent > 25).map((r) => `${r.engine}: other processes used ${r.foreignCpuPercent}% of a core`);
@@ -222,18 +254,19 @@ Measured by \`bench/propagation/run.sh\` (command: \`bench/propagation/run.sh\`,
 
 ${machineTable(m, commit)}
 
-One \`certgate serve\` and one \`certgate gateway\` (each \`--workers ${WORKERS}\`) on the same store (SQLite: a new data directory; PostgreSQL: a new
+One \`certgate serve\` and ${settings.gateways === 1 ? 'one \`certgate gateway\`' : `${settings.gateways} \`certgate gateway\` replicas`} (each \`--workers ${WORKERS}\`) on the same store (SQLite: a new data directory; PostgreSQL: a new
 database), ${pinned ? 'both pinned to core 0, the benchmark and the upstream to the other core(s)' : 'no CPU pinning'}. A project with a service-account key, a CA
-uploaded but not active. ${settings.pollers} pollers ask the gateway for \`GET /v1/models\` with the project key and **no** client
+uploaded but not active. ${settings.pollers} pollers (dealt over the replicas; connections are dealt round-robin over each one's workers) ask the gateway for \`GET /v1/models\` with the project key and **no** client
 certificate, one request at a time each on a kept-alive TLS connection: 200 (forwarded to the upstream) while no anchor is
 active, 403 \`certificate_required\` once the CA is active for the project. Each sample: \`POST
 /v1/organization/projects/{id}/certificates/activate\` through the admin API, then the time from its 200 to the first 403 a
-poller receives; then deactivate and the time from that 200 to the first 200 again; then a random pause of 0-20 ms.
+poller receives, and to the moment every poller has received one (**everywhere**: every worker of every replica enforces it);
+then deactivate and the time from that 200 until every poller has had a 200 again; then a random pause of 0-20 ms.
 A negative time means the gateway refused before the API's own answer reached the client. The poll interval (each poller's
 mean time between two answers) bounds the resolution.
 
-| engine | samples | p50 (ms) | p90 | p99 | max | timeouts (> ${settings.boundMs / 1000} s) | back to 200, p50 / p99 | API answer p50 | poll interval (ms) | p99 < 30 ms? |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+| engine | samples | p50 (ms) | p90 | p99 | max | everywhere p50 / p99 / max | timeouts (> ${settings.boundMs / 1000} s) | back to 200 everywhere, p50 / p99 | API answer p50 | poll interval (ms) | p99 < 30 ms? |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
 ${rows}
 
 Refusal seen: \`${results[0]?.refusalBody.replace(/`/g, "'") ?? ''}\`
@@ -244,12 +277,12 @@ ${sharedMachineNote(
   `The samples are kept, not measured again; engines whose sampling ran while others used over 25% of a core: ${disturbed.length ? disturbed.join('; ') : 'none'}.`,
 )}
 
-Every sample is in \`propagation.json\`; the chart is \`propagation.svg\`.
+Every sample is in \`${NAME}.json\`; the chart is \`${NAME}.svg\`.
 `;
   const bars = (pick: (r: EngineResult) => number, name: string): Bar[] => results.map((r) => ({ label: `${r.engine} ${name}`, value: pick(r), text: `${pick(r).toFixed(1)} ms` }));
   writeResults(
     RESULTS,
-    'propagation',
+    NAME,
     { benchmark: 'propagation', machine: m, commit, settings, results },
     md,
     {

@@ -195,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   consoleRoutes(app);
   await app.register(async (v1) => {
     requirePermissionOnEveryRoute(v1);
-    v1.addHook('onRequest', requireAdminKey(deps.rt.keys, deps.rt.nowSeconds, false, failedKeys));
+    v1.addHook('onRequest', requireAdminKey(deps.rt.state, deps.rt.nowSeconds, false, failedKeys));
     certificateRoutes(v1, deps.rt);
     filterRoutes(v1, deps.rt);
     crlRoutes(v1, deps.rt);

@@ -4,7 +4,7 @@ import { bearerToken, invalidKey, missingKey } from '../http/bearer.js';
 import type { AdminKeyOwner, Permission } from '../domain/model.js';
 import { missingPermission } from '../domain/permissions.js';
 import type { FailedKeyThrottle } from '../state/failed-keys.js';
-import type { KeyResolver } from '../state/keys.js';
+import type { State } from '../state/state.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,10 +18,14 @@ declare module 'fastify' {
 
 /**
  * onRequest hook: every /v1 call needs an unexpired admin key of some organization, holding the route's permission.
- * With `anyPermission` (GET /metrics), any unexpired admin key will do. With `failedKeys`, a source address that
- * sent too many wrong keys is answered 429 before its key is looked at.
+
+ * The key is checked against a snapshot at least the store's revision now, and that check is what makes every
+ * admin read of the request read-after-write across processes (see State). With `anyPermission` (GET /metrics),
+ * any unexpired admin key will do, checked against what this process knows (metrics answer during outages). With
+ * `failedKeys`, a source address that sent too many wrong keys is answered 429 before its key is looked at.
  */
-export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, anyPermission = false, failedKeys?: FailedKeyThrottle) {
+export function requireAdminKey(state: State, nowSeconds: () => number, anyPermission = false, failedKeys?: FailedKeyThrottle) {
+  const keys = state.keys;
   const admit = (request: FastifyRequest, reply: FastifyReply, owner: AdminKeyOwner | undefined, done: (err?: Error) => void) => {
     if (!owner) {
       failedKeys?.failed(request.ip);
@@ -43,7 +47,8 @@ export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, any
     done();
   };
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    const token = bearerToken(request.headers.authorization);
+    const header = request.headers.authorization;
+    const token = bearerToken(header);
     if (!token) return done(missingKey());
     const wait = failedKeys?.retryAfter(request.ip) ?? 0;
     if (wait > 0) {
@@ -52,8 +57,8 @@ export function requireAdminKey(keys: KeyResolver, nowSeconds: () => number, any
         new ApiError('rate_limit_exceeded', `Rate limit reached for requests with an incorrect API key from your address: no key from it is checked for ${wait} s. Try again in ${wait}s.`),
       );
     }
-    const owner = keys.adminKey(token);
-    // a cached key answers at once; only a miss waits for the store
+    const owner = state.adminKey(header!, token, request.raw.socket, !anyPermission);
+    // a remembered key on a current snapshot answers at once; only a miss or a catch-up waits for the store
     if (owner instanceof Promise) owner.then((found) => admit(request, reply, found, done), done);
     else admit(request, reply, owner, done);
   };

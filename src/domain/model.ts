@@ -57,12 +57,14 @@ export interface OrganizationState {
   readonly projects: readonly ProjectRecord[];
   readonly activations: readonly ActivationRecord[];
   readonly serviceAccounts: readonly ServiceAccountRecord[];
+  /** ids of the admin keys not deleted (what a key may do is fixed when it is made: only whether it exists changes) */
+  readonly adminKeyIds: readonly string[];
   /** each scope's own mTLS mode (ORGANIZATION_SCOPE or a project id); a scope without one follows its parent */
   readonly modes: readonly { readonly scope: string; readonly mode: MtlsMode; readonly updatedAt: number }[];
 }
 
 /** What a write touched, as the change feed records it: the kind of row and its id (a scope for 'mode' and 'scope'). */
-export type ChangeKind = 'certificate' | 'activations' | 'scope' | 'project' | 'service_account' | 'mode' | 'keys';
+export type ChangeKind = 'certificate' | 'activations' | 'scope' | 'project' | 'service_account' | 'mode' | 'admin_key';
 
 /**
  * What changed in an organization since a revision: each touched row as it now is (null: gone). Applied to a
@@ -78,8 +80,8 @@ export interface OrganizationPatch {
   readonly projects: ReadonlyMap<string, ProjectRecord | null>;
   readonly serviceAccounts: ReadonlyMap<string, ServiceAccountRecord | null>;
   readonly modes: ReadonlyMap<string, { readonly mode: MtlsMode; readonly updatedAt: number } | null>;
-  /** admin or project keys were added or removed */
-  readonly keys: boolean;
+  /** admin keys made (true) or deleted (null); a project key lives and dies with its service account */
+  readonly adminKeys: ReadonlyMap<string, true | null>;
 }
 
 /** enforce: refuse what fails admission; observe: let it through, marked, and count it */

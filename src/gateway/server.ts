@@ -71,17 +71,12 @@ function presentedOn(socket: TLSSocket): Presented {
   };
 }
 
-const presentations = new WeakMap<TLSSocket, Presented>();
-
 /** A target's path for a log line: never its query (keys travel there), nor an absolute form's authority. */
 function pathOf(target: string): string | undefined {
   if (target.charCodeAt(0) !== 0x2f) return undefined;
   const query = target.indexOf('?');
   return query === -1 ? target : target.slice(0, query);
 }
-
-/** The identity headers of one verdict, built once as a flat [name, value, …] list: a verdict is shared by every request it admits. */
-const identities = new WeakMap<Verdict, string[]>();
 
 /** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
@@ -159,8 +154,7 @@ export class Gateway {
       return this.refuse(req, res, requestId, error, 'invalid_target', ORGANIZATION_SCOPE, started, expectsContinue);
     }
     const socket = req.socket as TLSSocket;
-    let presented = presentations.get(socket);
-    if (!presented) presentations.set(socket, (presented = presentedOn(socket)));
+    const presented = this.rt.state.verdicts.presentedOn(socket, presentedOn);
     const admission = await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), presented);
     if (!admission.admitted) {
       return this.refuse(req, res, requestId, admission.error, admission.reason, admission.owner?.projectId ?? ORGANIZATION_SCOPE, started, expectsContinue, target);
@@ -229,17 +223,19 @@ export class Gateway {
     this.options.metrics?.decided('refused', error.code, reason, scope, started);
   }
 
-  /** x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate. */
+  /**
+   * x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate:
+   * built once per verdict as a flat [name, value, …] list (a verdict is shared by every request it admits).
+   */
   private identity(verdict: Verdict, projectId: string | undefined): string[] | undefined {
     if (!verdict.leaf || !verdict.certificateId || !projectId) return undefined;
-    let headers = identities.get(verdict);
-    if (!headers) {
-      headers = [FORWARDED_CLIENT_CERT, forwardedClientCert(verdict.leaf), PROJECT_ID_HEADER, projectId, CERTIFICATE_ID_HEADER, verdict.certificateId];
+    const headers = this.rt.state.verdicts.derivedFrom(verdict, (v) => {
+      const made = [FORWARDED_CLIENT_CERT, forwardedClientCert(v.leaf!), PROJECT_ID_HEADER, projectId, CERTIFICATE_ID_HEADER, v.certificateId!];
       const configured = this.options.clientIdHeader;
-      const id = configured && clientId(verdict.leaf, configured.from);
-      if (configured && id !== undefined) headers.push(configured.name, id);
-      identities.set(verdict, headers);
-    }
+      const id = configured && clientId(v.leaf!, configured.from);
+      if (configured && id !== undefined) made.push(configured.name, id);
+      return made;
+    });
     // verdicts are reached per project (each project has its own list of anchors in force), so this is the request's project
     if (headers[3] === projectId) return headers;
     const other = [...headers];

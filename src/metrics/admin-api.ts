@@ -30,7 +30,7 @@ export function metricsRoutes(app: FastifyInstance, rt: Runtime, failedKeys?: Fa
     durations.observe({ method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { onRequest: requireAdminKey(rt.keys, rt.nowSeconds, true, failedKeys) }, async (_request, reply) => {
+  app.get('/metrics', { onRequest: requireAdminKey(rt.state, rt.nowSeconds, true, failedKeys) }, async (_request, reply) => {
     const text = await clusterMetrics(registry);
     return reply.type(registry.contentType).send(text);
   });

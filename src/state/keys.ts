@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AdminKeyOwner, ProjectKeyOwner } from '../domain/model.js';
 import { grantedBy } from '../domain/permissions.js';
 import { sha256Hex } from '../domain/x509/pem.js';
-import { isStoreUnavailable, type Store } from '../store/store.js';
-import type { Snapshots } from './snapshots.js';
+import type { Store } from '../store/store.js';
 
 // Keys are stored only as SHA-256 hashes. A key is high-entropy random text,
 // so a fast unsalted hash is the right tool: it makes lookup by hash a single
@@ -23,23 +22,21 @@ export function redactKey(key: string): string {
   return `${prefix}...${key.slice(-4)}`;
 }
 
-const MAX_CACHED = 10_000;
+/** Keys remembered, at most, of each kind: past that the longest remembered is forgotten first. */
+const MAX_REMEMBERED = 10_000;
 const USE_FLUSH_MS = 1000;
 
 /**
- * Resolves bearer keys to their owners, caching hits in memory. Admin keys
- * are dropped whenever any snapshot is (a local write or another process's
- * commit). Project keys are dropped when a snapshot brought up to date finds
- * keys, service accounts or projects changed (or was loaded whole), so
- * traffic elsewhere does not make every connection resolve its key again; the
- * gateway asks again when its snapshot's catching up moved the generation, so
- * a deleted key stops working as soon as the deletion is seen.
+ * Resolves bearer keys to their owners. What a key is (its organization, id, project, service account,
+ * permissions, expiry) is fixed when it is made, so an owner once read is remembered and never goes stale; whether
+ * the key still exists is not remembered here but read from the organization's snapshot by whoever asks (an
+ * admin key by its id, a project key by its service account, which it lives and dies with). So no change has
+ * to expire anything here, and a key removed by a change a snapshot has seen is refused, outages included.
+ * Only owners found are remembered: an unknown key is asked of the store each time.
  */
-export class KeyResolver {
-  private readonly admin = new KeyCache<AdminKeyOwner>();
-  private readonly project = new KeyCache<ProjectKeyOwner>();
-  /** Bumped whenever the project keys may have changed: a resolution made under one generation holds while it lasts. */
-  generation = 0;
+export class Keys {
+  private readonly admin = new Remembered<AdminKeyOwner>();
+  private readonly project = new Remembered<ProjectKeyOwner>();
   /** admin keys used since the last flush, and when each was last written as used */
   private readonly used = new Set<string>();
   private readonly lastWritten = new Map<string, number>();
@@ -47,19 +44,13 @@ export class KeyResolver {
 
   constructor(
     private readonly store: Store,
-    snapshots: Snapshots,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {
-    snapshots.onInvalidate(() => this.admin.expire());
-    snapshots.onChanged((patch) => {
-      if (patch && !patch.keys && patch.serviceAccounts.size === 0 && patch.projects.size === 0) return;
-      this.generation++;
-      this.project.expire();
-    });
     this.flusher = setInterval(() => void this.flushUse(), USE_FLUSH_MS).unref();
   }
 
-  adminKey(key: string): Promise<AdminKeyOwner | undefined> | AdminKeyOwner {
+  /** The owner of an admin key, if it was ever made (deleted or not: ask the snapshot); answered at once when remembered. */
+  adminKey(key: string): Promise<AdminKeyOwner | undefined> | AdminKeyOwner | undefined {
     return this.admin.resolve(hashKey(key), async (hash) => {
       const found = await this.store.adminKeyByHash(hash);
       if (!found) return undefined;
@@ -71,6 +62,11 @@ export class KeyResolver {
         expiresAt: k.expiresAt,
       };
     });
+  }
+
+  /** The owner of a project key, and whether it was read from the store just now (the snapshot may not have caught up with it yet). */
+  projectKey(key: string): Promise<Resolved<ProjectKeyOwner> | undefined> | Resolved<ProjectKeyOwner> {
+    return this.project.resolveNoting(hashKey(key), (hash) => this.store.projectKeyOwner(hash));
   }
 
   /** Notes that an admin key was used: `last_used_at` is written in batches, at most once a minute per key, off the request path. */
@@ -93,41 +89,32 @@ export class KeyResolver {
     clearInterval(this.flusher);
     await this.flushUse();
   }
-
-  projectKey(key: string): Promise<ProjectKeyOwner | undefined> | ProjectKeyOwner {
-    return this.project.resolve(hashKey(key), (hash) => this.store.projectKeyOwner(hash));
-  }
 }
 
-/**
- * Hits are served from memory until the next change. Expired entries are kept
- * one generation longer, used only when the database cannot be reached: a key
- * that worked keeps working through an outage, and nothing new gets in.
- */
-class KeyCache<T> {
-  private current = new Map<string, T>();
-  private previous = new Map<string, T>();
+export interface Resolved<T> {
+  readonly owner: T;
+  /** read from the store by this very call, not remembered from before */
+  readonly fresh: boolean;
+}
 
-  expire(): void {
-    if (this.current.size > 0) this.previous = this.current;
-    this.current = new Map();
-  }
+/** Owners by key hash, bounded (past the bound the longest remembered goes first). Only owners found are remembered. */
+class Remembered<T> {
+  private readonly owners = new Map<string, Resolved<T>>();
 
   resolve(hash: string, load: (hash: string) => Promise<T | undefined>): Promise<T | undefined> | T {
-    const hit = this.current.get(hash);
-    if (hit) return hit;
-    const asked = this.current;
-    return load(hash).then(
-      (owner) => {
-        // an answer read before the cache expired may predate the change that expired it: used once, not kept
-        if (owner && asked === this.current && this.current.size < MAX_CACHED) this.current.set(hash, owner);
-        return owner;
-      },
-      (err: unknown) => {
-        const stale = this.previous.get(hash);
-        if (stale && isStoreUnavailable(err)) return stale;
-        throw err;
-      },
-    );
+    const hit = this.owners.get(hash);
+    if (hit) return hit.owner;
+    return load(hash).then((owner) => owner && this.remember(hash, owner).owner);
+  }
+
+  resolveNoting(hash: string, load: (hash: string) => Promise<T | undefined>): Promise<Resolved<T> | undefined> | Resolved<T> {
+    return this.owners.get(hash) ?? load(hash).then((owner) => owner && { owner: this.remember(hash, owner).owner, fresh: true });
+  }
+
+  private remember(hash: string, owner: T): Resolved<T> {
+    if (this.owners.size >= MAX_REMEMBERED) this.owners.delete(this.owners.keys().next().value!);
+    const resolved = { owner, fresh: false };
+    this.owners.set(hash, resolved);
+    return resolved;
   }
 }

@@ -26,6 +26,8 @@ interface Parts {
   /** certificate id → the scopes it is active in (the same pairs as activeByScope, indexed the other way) */
   readonly scopesOf: ImmutableMap<string, ImmutableMap<string, true>>;
   readonly modeByScope: ImmutableMap<string, Mode>;
+  /** the admin keys not deleted, by id */
+  readonly adminKeyIds: ImmutableMap<string, true>;
 }
 
 /**
@@ -62,6 +64,7 @@ export class OrganizationSnapshot {
       activeByScope: edit.byScope,
       scopesOf: edit.ofCertificate,
       modeByScope: ImmutableMap(state.modes.map((m) => [m.scope, { mode: m.mode, updatedAt: m.updatedAt }] as const)),
+      adminKeyIds: ImmutableMap(state.adminKeyIds.map((id) => [id, true] as const)),
     });
   }
 
@@ -86,6 +89,15 @@ export class OrganizationSnapshot {
 
   project(id: string): ProjectRecord | undefined {
     return this.parts.projectById.get(id);
+  }
+
+  serviceAccount(id: string): ServiceAccountRecord | undefined {
+    return this.parts.accountById.get(id);
+  }
+
+  /** Whether the admin key with this id exists (was made and not deleted) as of this revision. */
+  hasAdminKey(id: string): boolean {
+    return this.parts.adminKeyIds.has(id);
   }
 
   /** The same organization with certificates activated or deactivated in a scope: what a change would make of it. */
@@ -118,6 +130,7 @@ export class OrganizationSnapshot {
       activeByScope: edit.byScope,
       scopesOf: edit.ofCertificate,
       modeByScope: replace(parts.modeByScope, patch.modes),
+      adminKeyIds: replace(parts.adminKeyIds, patch.adminKeys),
     });
   }
 

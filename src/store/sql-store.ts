@@ -17,6 +17,8 @@ export interface Engine {
   readonly beginRead: string;
   /** Runs first inside the migration transaction, so that concurrent starts apply migrations once. */
   lockMigrations(conn: Kysely<Database>): Promise<void>;
+  /** The organization's committed revision read at once, or undefined when it cannot be (a transaction is open on the one connection). */
+  revisionNow?(organizationId: string): number | undefined;
   /** Runs before every transaction begins; throws when the engine knows it cannot be used now. */
   beforeTransaction?(): void;
   /** Runs last inside every write transaction (PostgreSQL announces the change to other processes). */
@@ -191,6 +193,7 @@ export class SqlStore implements Store {
         .orderBy('id')
         .execute();
       const modes = await conn.selectFrom('mtls_settings').selectAll().where('organization_id', '=', organizationId).execute();
+      const adminKeys = await conn.selectFrom('admin_api_keys').select('id').where('organization_id', '=', organizationId).where('deleted_at', 'is', null).execute();
       return {
         organizationId,
         modes: modes.map((m) => ({ scope: m.scope, mode: m.mode as MtlsMode, updatedAt: Number(m.updated_at) })),
@@ -199,8 +202,21 @@ export class SqlStore implements Store {
         projects: projects.map(toProject),
         activations: activations.map((a) => ({ certificateId: a.certificate_id, scope: a.scope })),
         serviceAccounts: serviceAccounts.map(toServiceAccount),
+        adminKeyIds: adminKeys.map((k) => k.id),
       };
     });
+  }
+
+  revision(organizationId: string): number | Promise<number> {
+    const now = this.impl.revisionNow?.(organizationId);
+    if (now !== undefined) return now;
+    this.impl.beforeTransaction?.();
+    return this.db
+      .selectFrom('organizations')
+      .select('revision')
+      .where('id', '=', organizationId)
+      .executeTakeFirst()
+      .then((row) => Number(row?.revision ?? 0));
   }
 
   async catchUp(organizationId: string, fromRevision: number): Promise<OrganizationPatch | null> {
@@ -213,8 +229,10 @@ export class SqlStore implements Store {
         .where('organization_id', '=', organizationId)
         .where('revision', '>', fromRevision)
         .execute();
+      // a feed written before admin keys were named one by one ('keys'): what changed is not known, reload whole
+      if (rows.some((r) => r.kind === 'keys')) return null;
       const refs = (kind: ChangeKind) => [...new Set(rows.filter((r) => r.kind === kind).map((r) => r.ref))];
-      const [certificateIds, activationIds, scopes, projectIds, accountIds, modeScopes] = (['certificate', 'activations', 'scope', 'project', 'service_account', 'mode'] as const).map(refs);
+      const [certificateIds, activationIds, scopes, projectIds, accountIds, modeScopes, adminKeyIds] = (['certificate', 'activations', 'scope', 'project', 'service_account', 'mode', 'admin_key'] as const).map(refs);
 
       const certificates = new Map<string, CertificateRecord | null>(certificateIds!.map((id) => [id, null]));
       if (certificateIds!.length) {
@@ -242,7 +260,12 @@ export class SqlStore implements Store {
         const found = await conn.selectFrom('mtls_settings').selectAll().where('organization_id', '=', organizationId).where('scope', 'in', modeScopes!).execute();
         for (const m of found) modes.set(m.scope, { mode: m.mode as MtlsMode, updatedAt: Number(m.updated_at) });
       }
-      return { revision: Number(org.revision), certificates, activationsOf, activationsIn, projects, serviceAccounts, modes, keys: rows.some((r) => r.kind === 'keys') };
+      const adminKeys = new Map<string, true | null>(adminKeyIds!.map((id) => [id, null]));
+      if (adminKeyIds!.length) {
+        const found = await conn.selectFrom('admin_api_keys').select('id').where('organization_id', '=', organizationId).where('id', 'in', adminKeyIds!).where('deleted_at', 'is', null).execute();
+        for (const k of found) adminKeys.set(k.id, true);
+      }
+      return { revision: Number(org.revision), certificates, activationsOf, activationsIn, projects, serviceAccounts, modes, adminKeys };
     });
   }
 
@@ -438,7 +461,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async insertAdminKey(k: AdminKeyRecord, keyHash: string) {
-    this.touch('keys', 'admin');
+    this.touch('admin_key', k.id);
     await this.conn
       .insertInto('admin_api_keys')
       .values({
@@ -457,7 +480,7 @@ class SqlWriteTransaction implements WriteTransaction {
   }
 
   async deleteAdminKey(id: string, now: number) {
-    this.touch('keys', 'admin');
+    this.touch('admin_key', id);
     await this.conn.updateTable('admin_api_keys').set({ deleted_at: now }).where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }
 
@@ -627,7 +650,6 @@ class SqlWriteTransaction implements WriteTransaction {
 
   async updateProject(id: string, patch: { name?: string; externalKeyId?: string | null; archivedAt?: number }) {
     this.touch('project', id);
-    if (patch.archivedAt !== undefined) this.touch('keys', 'project');
     const values: { name?: string; external_key_id?: string | null; archived_at?: number } = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.externalKeyId !== undefined) values.external_key_id = patch.externalKeyId;
@@ -649,7 +671,6 @@ class SqlWriteTransaction implements WriteTransaction {
 
   async insertServiceAccount(a: ServiceAccountRecord, key: { id: string; keyHash: string; redactedValue: string } | null) {
     this.touch('service_account', a.id);
-    if (key) this.touch('keys', 'project');
     await this.conn
       .insertInto('service_accounts')
       .values({
@@ -685,7 +706,6 @@ class SqlWriteTransaction implements WriteTransaction {
 
   async deleteServiceAccount(id: string) {
     this.touch('service_account', id);
-    this.touch('keys', 'project');
     // its key goes with it: project_api_keys cascades on delete
     await this.conn.deleteFrom('service_accounts').where('id', '=', id).where('organization_id', '=', this.organizationId).execute();
   }

@@ -99,6 +99,7 @@ export function openSqliteStore(dataDir: string): SqlStore {
       return Symbol('unknown'); // not migrated yet: every commit counts as a change
     }
   };
+  let revisionOf: BetterSqlite3.Statement | undefined;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(raw) }) });
 
   // One monitor per store: it tells listeners of other processes' commits, and keeps `healthy` true only while
@@ -157,6 +158,14 @@ export function openSqliteStore(dataDir: string): SqlStore {
     lockMigrations: async () => undefined,
     beforeCommit: async () => undefined,
     beforeTransaction: usable,
+    revisionNow(organizationId) {
+      // inside an open transaction this connection would see that transaction's view, not the latest commit:
+      // such a read waits its turn through Kysely instead
+      if (raw.inTransaction) return undefined;
+      if (!healthy) throw new StoreUnavailable(`the SQLite file ${file} cannot be used now`);
+      revisionOf ??= raw.prepare('SELECT revision FROM organizations WHERE id = ?').pluck();
+      return Number(revisionOf.get(organizationId) ?? 0);
+    },
     watch(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -41,6 +41,12 @@ export interface Store {
   organizationIds(): Promise<string[]>;
 
   loadOrganization(organizationId: string): Promise<OrganizationState>;
+  /**
+   * The organization's revision as committed now (0: it has none), read from the store itself: one indexed read,
+   * answered without a promise where the engine can (SQLite outside a transaction). Every commit acknowledged before
+   * the call is counted in it.
+   */
+  revision(organizationId: string): number | Promise<number>;
   /** The rows changed since a revision, read in one transaction; null when the feed no longer reaches back that far. */
   catchUp(organizationId: string, fromRevision: number): Promise<OrganizationPatch | null>;
   /** Adds a gateway's counts for a scope in observe mode; counted apart from the organization's revision (no snapshot reload). */

@@ -10,15 +10,20 @@ import { uploadCertificate, setActive, renameCertificate, deleteCertificate } fr
 import { createServiceAccount, deleteServiceAccount, updateServiceAccount } from '../../src/services/service-accounts.js';
 import { setFilter } from '../../src/services/filters.js';
 import { setMode } from '../../src/services/mtls-settings.js';
+import { createAdminKey, deleteAdminKey } from '../../src/services/admin-keys.js';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
 
 const BY: Actor = { organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'test' };
 
+/** ids of every admin key the test made, deleted or not */
+const adminKeyIds: string[] = [];
+
 /** Everything a snapshot says, in a canonical order. */
 function view(s: OrganizationSnapshot) {
   return JSON.stringify({
     revision: s.revision,
+    adminKeys: adminKeyIds.filter((id) => s.hasAdminKey(id)),
     certificates: s.certificates,
     projects: s.projects,
     serviceAccounts: s.serviceAccounts,
@@ -68,6 +73,11 @@ for (const engine of engines) {
           },
           renameProject: async (rt) => projects.length && updateProject(rt, BY, random(projects), { name: 'renamed' }).catch(() => undefined),
           archive: async (rt) => projects.length > 2 && archiveProject(rt, BY, random(projects)),
+          adminKey: async (rt) => adminKeyIds.push((await createAdminKey(rt, BY, { name: 'feed', permissions: ['api.mtls.read'] })).record.id),
+          deleteAdminKey: async (rt) => {
+            const id = adminKeyIds.length ? random(adminKeyIds) : undefined;
+            if (id) await deleteAdminKey(rt, BY, id).catch(() => undefined);
+          },
           delete: async (rt) => certs.length && deleteCertificate(rt, BY, certs[0]!).then(() => certs.shift(), () => undefined),
         };
         const names = Object.keys(ops);
@@ -108,14 +118,18 @@ for (const engine of engines) {
         assert.equal(patch.revision, before.revision + 1);
         assert.deepEqual([...patch.projects.keys()], [made.id], 'only the new project is read');
         assert.equal(patch.certificates.size + patch.serviceAccounts.size + patch.activationsOf.size + patch.modes.size, 0);
-        assert.equal(patch.keys, false);
+        assert.equal(patch.adminKeys.size, 0);
         assert.equal((await rt.store.catchUp(DEFAULT_ORGANIZATION_ID, patch.revision))?.revision, patch.revision, 'nothing new: an empty patch');
         assert.equal(await rt.store.catchUp(DEFAULT_ORGANIZATION_ID, -1), null, 'older than the feed: reload whole');
         assert.equal(await rt.store.catchUp(DEFAULT_ORGANIZATION_ID, patch.revision + 5), null, 'newer than the store (a restored backup): reload whole');
         const account = await createServiceAccount(rt, BY, made.id, { name: 'svc' });
         const withKey = await rt.store.catchUp(DEFAULT_ORGANIZATION_ID, patch.revision);
         assert.deepEqual([...withKey!.serviceAccounts.keys()], [account.account.id]);
-        assert.equal(withKey!.keys, true);
+        assert.equal(withKey!.adminKeys.size, 0, 'a project key is read with its service account');
+        const adminKey = await createAdminKey(rt, BY, { name: 'feed', permissions: ['api.mtls.read'] });
+        await deleteAdminKey(rt, BY, adminKey.record.id);
+        const withAdminKey = await rt.store.catchUp(DEFAULT_ORGANIZATION_ID, withKey!.revision);
+        assert.deepEqual([...withAdminKey!.adminKeys], [[adminKey.record.id, null]], 'an admin key made and deleted since: gone');
       } finally {
         await rt.close();
         await place.drop();
