@@ -60,7 +60,7 @@ export const SAN_TYPES = ['DNS', 'EMAIL', 'IP_ADDRESS', 'URI', 'CUSTOM'] as cons
 export const FILTER_BUDGET = 3_000_000;
 const COST = {
   /** evaluating one syntax node outside a function (attribute, literal, logical operator) */
-  node: 100,
+  node: 300,
   /** one call through the evaluator's resolver: argument checks, overload choice */
   call: 300,
   /** one character scanned by native string code (indexOf, startsWith, ==, split) */
@@ -69,8 +69,8 @@ const COST = {
   build: 20,
   /** one character of a new string, for the memory it takes */
   alloc: 2,
-  /** one list element iterated, copied or created */
-  element: 50,
+  /** one list element iterated, copied or created (the evaluator's lists are iterated through generators) */
+  element: 200,
   /** one character of text matched by RE2 (its NFA is linear in the text and in the pattern: see regexPerPatternChar) */
   regex: 250,
   regexPerPatternChar: 5,
@@ -115,6 +115,8 @@ function deepSize(v: Value, isList: (v: Value) => boolean, isMap: (v: Value) => 
     let elements = 0;
     const items = isMap(v) ? [...(v as Map<Value, Value>).entries()].flat() : (v as CelListLike);
     for (const item of items) {
+      // the walk itself is work: charged as it goes, so a huge value stops it early
+      meter?.charge(COST.element);
       const inner = deepSize(item, isList, isMap);
       chars += inner.chars;
       elements += inner.elements + 1;
@@ -241,7 +243,8 @@ function metered<E extends ReturnType<BufCel['celEnv']>>(env: E, cel: BufCel): E
       [Symbol.iterator]: () => group[Symbol.iterator](),
       call(id: number, target: Value, args: Value[]) {
         const m = meter;
-        if (!m) return group.call(id, target as never, args as never);
+        // a comprehension step charges itself
+        if (!m || name === STEP) return group.call(id, target as never, args as never);
         m.charge(COST.call + callCost(name, target, args, cel));
         let result = group.call(id, target as never, args as never) as Value;
         if (typeof result === 'string') m.charge(COST.alloc * result.length);
