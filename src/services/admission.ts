@@ -1,4 +1,5 @@
 import { verifyClient, type RefusalCode, type Verdict } from '../domain/checks/client.js';
+import { OVER_BUDGET } from '../domain/checks/filter.js';
 import { ApiError } from '../domain/errors.js';
 import type { ProjectKeyOwner } from '../domain/model.js';
 import { projectNotFound } from '../domain/projects.js';
@@ -56,8 +57,10 @@ function cachedVerdict(presented: Presented, anchors: readonly TrustAnchor[], no
       shared.set(fingerprint, verdict);
     }
   }
-  // A transient failure is asked again on the next request, never remembered.
-  if (presented.connection && verdict.refusal?.code !== 'authentication_temporarily_unavailable') {
+  // A transient failure is asked again on the next request, never remembered; a filter over its budget of work is not
+  // transient (the same leaf and filter always are), so it is kept like a refusal.
+  const transient = verdict.refusal?.code === 'authentication_temporarily_unavailable' && !verdict.refusal.message.includes(OVER_BUDGET);
+  if (presented.connection && !transient) {
     perConnection.set(presented.connection, { anchors, verdict });
   }
   return verdict;

@@ -76,6 +76,9 @@ const COST = {
   regexPerPatternChar: 5,
 } as const;
 
+/** The words every over-budget error carries (admission keeps such a refusal on the connection: it is not transient). */
+export const OVER_BUDGET = 'the filter exceeded its budget of work';
+
 /** Thrown inside the evaluator, caught by the planner's own handler; the meter keeps the verdict. */
 class BudgetExceeded extends Error {}
 
@@ -87,7 +90,7 @@ class Meter {
     this.spent += units;
     if (this.spent > this.budget) {
       this.exceeded = true;
-      throw new BudgetExceeded(`the filter exceeded its budget of work (${this.budget.toLocaleString('en-US')} units)`);
+      throw new BudgetExceeded(`${OVER_BUDGET} (${this.budget.toLocaleString('en-US')} units)`);
     }
   }
 }
@@ -435,7 +438,7 @@ export function compileFilter(expression: string): Filter {
       meter = outer;
     }
     // a handler inside the evaluator may have turned the meter's throw into a value: the meter's word is final
-    if (m.exceeded) result = { ok: false, error: `the filter exceeded its budget of work (${FILTER_BUDGET.toLocaleString('en-US')} units)` };
+    if (m.exceeded) result = { ok: false, error: `${OVER_BUDGET} (${FILTER_BUDGET.toLocaleString('en-US')} units)` };
     return { ...result, spent: m.spent };
   };
   for (const probe of probes()) {
