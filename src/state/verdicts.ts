@@ -1,3 +1,4 @@
+import { OVER_BUDGET } from '../domain/checks/filter.js';
 import { verifyClient, type Verdict } from '../domain/checks/client.js';
 import type { TrustAnchor } from '../domain/trust-anchor.js';
 
@@ -43,8 +44,10 @@ export class Verdicts {
         shared.set(fingerprint, verdict);
       }
     }
-    // A transient failure is asked again on the next request, never remembered.
-    if (presented.connection && verdict.refusal?.code !== 'authentication_temporarily_unavailable') {
+    // A transient failure is asked again on the next request, never remembered; a filter over its budget of work is
+    // not transient (the same leaf and filter always are), so it is kept like a refusal.
+    const transient = verdict.refusal?.code === 'authentication_temporarily_unavailable' && !verdict.refusal.message.includes(OVER_BUDGET);
+    if (presented.connection && !transient) {
       this.perConnection.set(presented.connection, { anchors, verdict });
     }
     return verdict;
