@@ -156,6 +156,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // JSON only: any other body type is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  // A JSON content type with nothing after it is no body, as OpenAI takes it: the official Python SDK sends
+  // `content-type: application/json` on every DELETE and on body-less POSTs. Anything else is Fastify's own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body: string, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void parseJson(req, body, done);
+  });
   uncompiled.set(app, pending);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {

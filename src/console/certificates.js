@@ -96,10 +96,10 @@ function certificateTable(inventory, refresh) {
   return h('div', {},
     inventory.projectsError ? h('div', { class: 'notice info', role: 'status', text: `Activations in projects are not shown: ${inventory.projectsError}` }) : null,
     soon.length ? h('div', { class: 'notice warning', role: 'status', text: `${soon.length} active ${soon.length === 1 ? 'anchor expires' : 'anchors expire'} within 30 days: upload and activate a successor before clients are cut off.` }) : null,
-    h('table', { class: 'table', id: 'certificates-table' },
+    h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'certificates-table' },
       h('thead', {}, h('tr', {}, h('th', { text: 'Certificate' }), h('th', { class: 'num', text: 'Days left' }), h('th', { text: 'Expires' }), h('th', { text: 'Active in' }), h('th', { class: 'row-actions', text: '' }))),
       h('tbody', {}, rows),
-    ),
+    )),
   );
 }
 

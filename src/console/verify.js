@@ -57,13 +57,13 @@ function verdict(v) {
       : { kind: 'error', text: `Refused: ${v.refusal?.code ?? 'refused'}`, detail: v.refusal?.message ?? '' };
   return h('section', { class: 'panel', 'aria-labelledby': 'verdict-title' },
     h('div', { class: ['verdict', headline.kind], id: 'verdict' }, h('h2', { id: 'verdict-title', text: headline.text }), h('p', { text: headline.detail })),
-    h('table', { class: 'table', id: 'checks' },
+    h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'checks' },
       h('thead', {}, h('tr', {}, h('th', { class: 'center', text: 'Result' }), h('th', { text: 'Check' }), h('th', { text: 'Detail' }))),
       h('tbody', {}, v.checks.map((c) => h('tr', { class: c.passed ? 'pass' : 'fail', 'data-check': c.name },
         h('td', { class: 'center' }, h('span', { class: ['badge', c.passed ? 'ok' : 'danger'], text: c.passed ? 'pass' : 'fail' })),
         h('td', { class: 'mono', text: c.name }),
         h('td', { text: c.message }),
       ))),
-    ),
+    )),
   );
 }

@@ -1,22 +1,32 @@
-// The official openai package drives every endpoint, on every engine.
+// The official openai package drives every endpoint, on every engine: the major the CLI is built on (the newest
+// that admits every supported runtime) and the latest major (devDependency `openai-latest`), each unchanged.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import OpenAICli from 'openai';
+import OpenAILatest from 'openai-latest';
+import { VERSION as LATEST_VERSION } from 'openai-latest/version';
+import { VERSION as CLI_VERSION } from 'openai/version';
 import { hashKey } from '../../src/state/keys.js';
 import { engines } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
-import { serverOnEngine, type TestServer } from '../support/server.js';
+import { ADMIN_KEY, serverOnEngine, type TestServer } from '../support/server.js';
 
-for (const engine of engines) {
-  describe(`official SDK against certgate (${engine.name})`, () => {
+/** Both majors, typed as the CLI's: their admin resources have the same shapes. */
+const SDKS: { name: string; OpenAI: typeof OpenAICli }[] = [
+  { name: `openai ${CLI_VERSION}, the CLI's`, OpenAI: OpenAICli },
+  { name: `openai ${LATEST_VERSION}, the latest`, OpenAI: OpenAILatest as unknown as typeof OpenAICli },
+];
+
+for (const engine of engines) for (const { name: sdkName, OpenAI } of SDKS) {
+  describe(`official SDK (${sdkName}) against certgate (${engine.name})`, () => {
     const on = serverOnEngine(engine);
     let server: TestServer;
-    let admin: OpenAI['admin']['organization'];
+    let admin: OpenAICli['admin']['organization'];
     before(() => {
       server = on.server;
-      admin = server.sdk.admin.organization;
+      admin = new OpenAI({ adminAPIKey: ADMIN_KEY, baseURL: server.baseURL, maxRetries: 0 }).admin.organization;
     });
 
     it('uploads, retrieves with and without content, renames and deletes a certificate', async () => {
@@ -164,6 +174,24 @@ for (const engine of engines) {
       assert.deepEqual(deleted, { object: 'organization.project.service_account.deleted', id: created.id, deleted: true });
       await assert.rejects(admin.projects.serviceAccounts.retrieve(created.id, { project_id: project }), (err: unknown) => err instanceof OpenAI.NotFoundError);
       assert.equal(await server.store.projectKeyOwner(hashKey(created.api_key!.value)), undefined);
+    });
+
+    it('creates, retrieves, lists and deletes admin keys, and reads the audit log of it all', async () => {
+      const key = await admin.adminAPIKeys.create({ name: 'sdk key' });
+      assert.match(key.value, /^sk-admin-/);
+      assert.equal((await admin.adminAPIKeys.retrieve(key.id)).name, 'sdk key');
+      const listed: string[] = [];
+      for await (const k of admin.adminAPIKeys.list({ limit: 1 })) listed.push(k.id);
+      assert.ok(listed.includes(key.id) && listed.length >= 2);
+      assert.deepEqual(await admin.adminAPIKeys.delete(key.id), { id: key.id, object: 'organization.admin_api_key.deleted', deleted: true });
+      await assert.rejects(admin.adminAPIKeys.retrieve(key.id), (err: unknown) => err instanceof OpenAI.NotFoundError);
+
+      const events: { type: string; id: string }[] = [];
+      for await (const e of admin.auditLogs.list({ limit: 2, resource_ids: [key.id] })) events.push({ type: e.type, id: e.id });
+      assert.deepEqual(events.map((e) => e.type), ['api_key.deleted', 'api_key.created']);
+      const deletions: string[] = [];
+      for await (const e of admin.auditLogs.list({ event_types: ['certificate.deleted'] })) deletions.push(e.type);
+      assert.ok(deletions.length >= 1 && deletions.every((t) => t === 'certificate.deleted'));
     });
   });
 }

@@ -7,7 +7,9 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { DEFAULT_ORGANIZATION_ID } from '../../src/domain/model.js';
 import { makeCa, makeClient, makeCrl, type Issued } from '../support/pki.js';
-import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_KEY, startTestServer, tempDir, type TestServer } from '../support/server.js';
 import { runAll, runCli, type CliResult } from './support.js';
 
 let server: TestServer;
@@ -57,7 +59,7 @@ test('certificates: upload, list, get, rename, activate (organization and projec
     [['certificates', 'list'], ['certificates', 'list', '--json'], ['certificates', 'get', idA, '--json'], ['certificates', 'get', idA, '--include-content']],
     env,
   );
-  assert.match(ok(list!).stdout, /^ID\s+NAME\s+ACTIVE\s+EXPIRES$/m);
+  assert.match(ok(list!).stdout, /^ID\s+NAME\s+ACTIVE IN\s+EXPIRES$/m);
   assert.match(list!.stdout, new RegExp(`^${idA}\\s+anchor A\\s+no\\s+\\d{4}-`, 'm'));
   const sdkList = [];
   for await (const c of server.sdk.admin.organization.certificates.list()) sdkList.push(c);
@@ -167,6 +169,8 @@ test('admin keys: create with permissions (a read-only key is refused writes), l
   const readerEnv = { ...env, OPENAI_ADMIN_KEY: reader.value };
   const [reads, write] = await runAll([['certificates', 'list'], ['projects', 'create', '--name', 'not allowed']], readerEnv);
   ok(reads!);
+  assert.match(reads!.stdout, /^ID\s+NAME\s+ACTIVE IN\s+EXPIRES$/m);
+  assert.equal(reads!.stderr, 'certgate: this key cannot list projects (api.management.read): ACTIVE IN counts the organization only\n');
   assert.equal(write!.code, 1);
   assert.match(write!.stderr, /^certgate: You have insufficient permissions for this operation\. Missing scopes: api\.management\.write\./);
   assert.deepEqual(await state(), before, 'a refused write changes nothing');
@@ -272,4 +276,39 @@ test('bad input to commands that reach the server changes nothing', async () => 
   assert.equal(wrongKey.code, 1);
   assert.match(wrongKey.stderr, /^certgate: .+\(invalid_api_key\)\n$/);
   assert.deepEqual(await state(), before);
+});
+
+test('a newcomer\'s paths: the key from CERTGATE_ADMIN_KEY, upload FILE or -, and where each anchor is active', async () => {
+  const files = tempDir('certgate-cli-');
+  try {
+    const [caC, caD] = await Promise.all([makeCa({ name: 'CLI test CA C' }), makeCa({ name: 'CLI test CA D' })]);
+    const path = join(files.path, 'ca.pem');
+    writeFileSync(path, caC.pem);
+    // the server's own variable is enough, and it wins over an OPENAI_ADMIN_KEY meant for OpenAI
+    const own = { OPENAI_BASE_URL: server.baseURL, CERTGATE_ADMIN_KEY: ADMIN_KEY, OPENAI_ADMIN_KEY: 'sk-admin-openai-not-certgate-0123456789' };
+    const c = parsed(await runCli(['certificates', 'upload', path, '--name', 'anchor C', '--json'], own));
+    assert.equal(c.certificate_details.expires_at, Math.floor(caC.cert.notAfter.getTime() / 1000));
+    const d = parsed(await runCli(['certificates', 'upload', '-', '--json'], own, caD.pem));
+    assert.equal(d.name, null);
+
+    const org = server.sdk.admin.organization;
+    const [p1, p2] = await Promise.all([org.projects.create({ name: 'where 1' }), org.projects.create({ name: 'where 2' })]);
+    await org.projects.certificates.activate(p1.id, { certificate_ids: [c.id, d.id] });
+    await org.projects.certificates.activate(p2.id, { certificate_ids: [c.id] });
+    await org.certificates.activate({ certificate_ids: [d.id] });
+    const listed = ok(await runCli(['certificates', 'list'], own)).stdout;
+    assert.match(listed, new RegExp(`^${c.id}\\s+anchor C\\s+2 projects\\s+\\d{4}-`, 'm'));
+    assert.match(listed, new RegExp(`^${d.id}\\s+-\\s+organization \\+ 1 project\\s+\\d{4}-`, 'm'));
+
+    await org.certificates.deactivate({ certificate_ids: [d.id] });
+    await org.projects.certificates.deactivate(p2.id, { certificate_ids: [c.id] });
+    await org.projects.archive(p1.id);
+    const after = ok(await runCli(['certificates', 'list'], own)).stdout;
+    assert.match(after, new RegExp(`^${c.id}\\s+anchor C\\s+no\\s+`, 'm'), 'an archived project holds no activation');
+    assert.match(after, new RegExp(`^${d.id}\\s+-\\s+no\\s+`, 'm'));
+    await org.certificates.delete(c.id);
+    await org.certificates.delete(d.id);
+  } finally {
+    files.remove();
+  }
 });

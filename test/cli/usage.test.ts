@@ -110,10 +110,12 @@ test('bad usage of a management command exits 2 with one line and never reaches 
   // The base URL points at a port nothing listens on: a command that got as far as a request would exit 1.
   const env = { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_ADMIN_KEY: 'sk-admin-unused-0123456789abcdef' };
   const cases: [string[], RegExp, Record<string, string>?][] = [
-    [['certificates', 'list'], /^certgate: no admin key: pass --api-key KEY or set OPENAI_ADMIN_KEY$/, { OPENAI_BASE_URL: env.OPENAI_BASE_URL }],
+    [['certificates', 'list'], /^certgate: no admin key: pass --api-key KEY or set CERTGATE_ADMIN_KEY \(or OPENAI_ADMIN_KEY\)$/, { OPENAI_BASE_URL: env.OPENAI_BASE_URL }],
     [['certificates', 'get'], /missing required argument 'id'/],
     [['certificates', 'list', '--bogus'], /unknown option '--bogus'/],
-    [['certificates', 'upload'], /required option '--file <pem>' not specified/],
+    [['certificates', 'upload'], /^certgate: give the PEM file either as an argument or with --file/],
+    [['certificates', 'upload', 'a.pem', '--file', 'b.pem'], /^certgate: give the PEM file either as an argument or with --file/],
+    [['certificates', 'upload', '/nonexistent/ca.pem'], /^certgate: cannot read the certificate file "\/nonexistent\/ca.pem": ENOENT$/],
     [['certificates', 'upload', '--file', '/nonexistent/ca.pem'], /^certgate: cannot read the certificate file "\/nonexistent\/ca.pem": ENOENT$/],
     [['certificates', 'preview', '--action', 'explode', 'cert_x'], /^certgate: --action must be activate or deactivate/],
     [['certificates', 'filter', 'set', 'cert_x'], /either as an argument or with --file/],

@@ -285,6 +285,51 @@ test('the web console: sign in, upload, activate, test a certificate, lockout pr
     assert.deepEqual(forCa, ['certificates.deactivated', 'certificate.filter.updated', 'certificates.activated', 'certificate.created']);
   });
 
+  await t.test('at 800 px and on a phone (390 px) no table spills out of its card, and the Access matrix keeps its first column in view', async () => {
+    for (let i = 0; i < 8; i++) await org.projects.create({ name: `Narrow screen project ${i}` });
+    const ready = { certificates: '#certificates-table', access: '#matrix', audit: '#audit-table tbody tr' } as const;
+    for (const width of [800, 390]) {
+      await page.setViewportSize({ width, height: 860 });
+      for (const [view, selector] of Object.entries(ready)) {
+        await page.click(`.nav a[data-view="${view}"]`);
+        await page.locator(selector).first().waitFor();
+        const spills = await page.evaluate(() =>
+          [...document.querySelectorAll('table')]
+            .filter((table) => (table as HTMLElement).offsetParent !== null)
+            .flatMap((table) => {
+              const box = (table.closest('.scroll') ?? table).getBoundingClientRect();
+              const card = (table.closest('.panel') ?? table.closest('.view'))!.getBoundingClientRect();
+              return box.left < card.left - 1 || box.right > card.right + 1 ? [`#${table.id}: ${box.left}..${box.right} outside its card ${card.left}..${card.right}`] : [];
+            }),
+        );
+        assert.deepEqual(spills, [], `${view} at ${width} px`);
+        const page_ = await page.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          width: window.innerWidth,
+          // the outermost elements that reach past the window, to name in a failure
+          past: [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll') && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+            .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${[...e.classList].join('.')}`)
+            .slice(0, 5),
+        }));
+        assert.ok(page_.scroll <= page_.width + 1, `${view} at ${width} px: the page does not scroll sideways (${page_.scroll} > ${page_.width}: ${page_.past.join(', ')})`);
+        await shot(`narrow-${width}-${view}`);
+      }
+      await page.click('.nav a[data-view="access"]');
+      await page.locator('#matrix').waitFor();
+      const matrix = await page.evaluate(() => {
+        const wrap = document.querySelector('#matrix')!.closest('.scroll')!;
+        wrap.scrollLeft = wrap.scrollWidth;
+        const first = document.querySelector('#matrix tbody tr > th')!.getBoundingClientRect();
+        return { overflow: wrap.scrollWidth - wrap.clientWidth, scrolled: wrap.scrollLeft, wrapLeft: wrap.getBoundingClientRect().left, firstLeft: first.left, firstWidth: first.width };
+      });
+      assert.ok(matrix.overflow > 0 && matrix.scrolled > 0, `at ${width} px the matrix is wider than its card and scrolls: ${JSON.stringify(matrix)}`);
+      assert.ok(Math.abs(matrix.firstLeft - matrix.wrapLeft) <= 1 && matrix.firstWidth > 40, `the certificate column stays in view: ${JSON.stringify(matrix)}`);
+      await shot(`narrow-${width}-access-scrolled`);
+    }
+    await page.setViewportSize({ width: 1360, height: 860 });
+  });
+
   await t.test('a read-only key sees the certificates, and the server\'s permission message where it lacks one', async () => {
     const created = await server.request('POST', '/v1/organization/admin_api_keys', { name: 'viewer', permissions: ['api.mtls.read'] });
     assert.equal(created.status, 200, created.text);

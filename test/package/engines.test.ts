@@ -1,50 +1,50 @@
-// engines: certgate says Node 20, so every package `npm ci` installs for production must admit Node 20.
+// engines: package.json names the runtimes certgate supports, and every package `npm ci` installs for production
+// must admit every one of them, not only the Node running this test. Ranges are read with `semver`, npm's own reader.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { satisfies } from '../support/node-range.js';
+import semver from 'semver';
+import { refusingSupported, SUPPORTED_NODE } from '../support/node-range.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 const lock = JSON.parse(readFileSync(new URL('package-lock.json', ROOT), 'utf8')) as {
   packages: Record<string, { version?: string; dev?: boolean; engines?: { node?: string } }>;
 };
-const pkg = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { engines: { node: string } };
+const SUPPORTED = SUPPORTED_NODE;
 
 describe('engines', () => {
-  it('reads the ranges packages write', () => {
-    const cases: [string, string, boolean][] = [
-      ['20.20.2', '*', true],
-      ['20.20.2', '>=20', true],
-      ['20.20.2', '>=22', false],
-      ['20.20.2', '>= 10.x', true],
-      ['20.20.2', '>=20.18.1', true],
-      ['20.17.0', '>=20.18.1', false],
-      ['20.20.2', '^16 || ^18 || >=20', true],
-      ['19.0.0', '^16 || ^18 || >=20', false],
-      ['20.20.2', '20.x || 22.x || 23.x', true],
-      ['21.1.0', '20.x || 22.x || 23.x', false],
-      ['20.20.2', '>=14 <21', true],
-      ['21.0.0', '>=14 <21', false],
-      ['20.20.2', '^20.19.0', true],
-      ['22.0.0', '^20.19.0', false],
-      ['20.20.2', '~20.1', false],
-      ['20.1.5', '~20.1', true],
-    ];
-    for (const [node, range, expected] of cases) assert.equal(satisfies(node, range), expected, `${node} in ${range}`);
-    assert.throws(() => satisfies('20.0.0', 'lts/*'));
+  it('package.json names supported release lines, each from a version on', () => {
+    const range = new semver.Range(SUPPORTED);
+    assert.ok(range.set.length >= 2, `${SUPPORTED}: one alternative per supported release line`);
+    for (const alternative of range.set) {
+      const lower = alternative.find((c) => c.operator === '>=');
+      const upper = alternative.find((c) => c.operator === '<');
+      assert.ok(lower && upper, `${alternative.map(String).join(' ')}: bounded, so a release line nobody tested is not claimed`);
+      assert.equal(upper.semver.major, lower.semver.major + 1, 'one major version per alternative');
+    }
   });
 
-  it(`every production dependency in package-lock.json admits the running Node (${process.version}), as package.json's engines do`, () => {
-    assert.ok(satisfies(process.version, pkg.engines.node), `package.json engines ${pkg.engines.node}`);
-    assert.ok(satisfies('20.0.0', pkg.engines.node) && process.versions.node.startsWith('20.'), 'certgate is tested on the Node 20 its engines name');
-    const refusing: string[] = [];
-    let checked = 0;
-    for (const [path, entry] of Object.entries(lock.packages)) {
-      if (path === '' || entry.dev || !entry.engines?.node) continue;
-      checked++;
-      if (!satisfies(process.version, entry.engines.node)) refusing.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version} needs node ${entry.engines.node}`);
-    }
-    assert.ok(checked > 20, `${checked} packages declare engines`);
-    assert.deepEqual(refusing, [], 'pin these (package.json) to versions that run on Node 20');
+  it('the check refuses what it must', () => {
+    assert.deepEqual(refusingSupported([{ name: 'a', node: '>=20' }, { name: 'b', node: '20.x || 22.x || 24.x' }], '^20.19.0 || ^22.0.0 || ^24.0.0'), []);
+    assert.deepEqual(
+      refusingSupported(
+        [
+          { name: 'newer', version: '1.0.0', node: '>=22' },
+          { name: 'capped', version: '1.0.0', node: '>=14 <24' },
+          { name: 'late', version: '1.0.0', node: '>=20.19.1' },
+        ],
+        '^20.19.0 || ^22.0.0 || ^24.0.0',
+      ),
+      ['newer@1.0.0 needs node >=22', 'capped@1.0.0 needs node >=14 <24', 'late@1.0.0 needs node >=20.19.1'],
+    );
+  });
+
+  it(`every production dependency in package-lock.json admits every supported runtime (${SUPPORTED}), the one running this test among them`, () => {
+    assert.ok(semver.satisfies(process.version, SUPPORTED), `the suite runs on a supported runtime (${process.version}, package.json says ${SUPPORTED})`);
+    const production = Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== '' && !entry.dev)
+      .map(([path, entry]) => ({ name: path.replace(/^.*node_modules\//, ''), version: entry.version, node: entry.engines?.node }));
+    assert.ok(production.filter((p) => p.node).length > 20, 'enough packages declare engines for this to mean something');
+    assert.deepEqual(refusingSupported(production), [], 'pin these (package.json) to a major that admits every supported runtime');
   });
 });

@@ -27,6 +27,39 @@ function certificateTable(items: readonly CertificateLike[]): string {
   );
 }
 
+/** Where an anchor is in force, for people: "organization", "3 projects", "organization + 1 project", or "no". */
+export function activeIn(organization: boolean, projects: number): string {
+  const inProjects = projects === 0 ? '' : `${projects} project${projects === 1 ? '' : 's'}`;
+  if (organization) return inProjects ? `organization + ${inProjects}` : 'organization';
+  return inProjects || 'no';
+}
+
+/** The organization's list with, per anchor, how many projects it is active in: one list per unarchived project. */
+async function organizationTable(ctx: Ctx, items: readonly CertificateLike[]): Promise<string> {
+  const client = await ctx.client();
+  const counts = new Map<string, number>();
+  let projects: { id: string }[];
+  try {
+    projects = await collect(client.admin.organization.projects.list({ limit: 100 }));
+  } catch (err) {
+    // a key with api.mtls.read only: the organization's column still means what it says
+    if ((err as { status?: number }).status !== 401) throw err;
+    ctx.io.err('certgate: this key cannot list projects (api.management.read): ACTIVE IN counts the organization only\n');
+    projects = [];
+  }
+  const pending = [...projects];
+  const worker = async () => {
+    for (let p = pending.shift(); p; p = pending.shift()) {
+      for await (const c of client.admin.organization.projects.certificates.list(p.id, { limit: 100 })) if (c.active) counts.set(c.id, (counts.get(c.id) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, pending.length) }, worker));
+  return table(
+    ['id', 'name', 'active in', 'expires'],
+    items.map((c) => [c.id, c.name, activeIn(c.active === true, counts.get(c.id) ?? 0), expiry(c.certificate_details.expires_at)]),
+  );
+}
+
 function certificateFields(c: CertificateLike): string {
   const block = fields([
     ['id', c.id],
@@ -57,17 +90,21 @@ export function registerCertificates(program: Command, act: Act): void {
 
   certs
     .command('list')
-    .description('list the organization\'s certificates, or with --project the ones a project sees (active: in force there)')
+    .description('list the organization\'s certificates and where each is active (the organization, how many projects), or with --project the ones a project sees (active: in force there)')
     .option('--project <id>', 'a project\'s view')
     .option('--limit <n>', 'at most this many (default: all)', positiveInt('--limit'))
     .action(
       act<{ project?: string; limit?: number }>(async (ctx, o) => {
         const client = await ctx.client();
         const query = { limit: Math.min(o.limit ?? 100, 100) };
-        const items: CertificateLike[] = o.project
-          ? await collect(client.admin.organization.projects.certificates.list(o.project, query), o.limit)
-          : await collect(client.admin.organization.certificates.list(query), o.limit);
-        ctx.print(items, () => certificateTable(items));
+        if (o.project) {
+          const items: CertificateLike[] = await collect(client.admin.organization.projects.certificates.list(o.project, query), o.limit);
+          ctx.print(items, () => certificateTable(items));
+          return;
+        }
+        const items: CertificateLike[] = await collect(client.admin.organization.certificates.list(query), o.limit);
+        if (ctx.json) ctx.print(items, () => '');
+        else ctx.io.out(await organizationTable(ctx, items));
       }),
     );
 
@@ -87,11 +124,13 @@ export function registerCertificates(program: Command, act: Act): void {
   certs
     .command('upload')
     .description('upload a CA certificate (PEM); it is not active anywhere until activated')
-    .requiredOption('--file <pem>', 'the PEM file, or - for standard input')
+    .argument('[file]', 'the PEM file, or - for standard input (or --file)')
+    .option('--file <pem>', 'the PEM file, or - for standard input')
     .option('--name <name>', 'a name to know it by')
     .action(
-      act<{ file: string; name?: string }>(async (ctx, o) => {
-        const certificate = await readInput(ctx.io, o.file, 'certificate');
+      act<{ file?: string; name?: string }>(async (ctx, o, file?: string) => {
+        if ((file === undefined) === (o.file === undefined)) throw new CliError('give the PEM file either as an argument or with --file (- for standard input), not both or neither');
+        const certificate = await readInput(ctx.io, (file ?? o.file)!, 'certificate');
         const client = await ctx.client();
         const cert = await client.admin.organization.certificates.create({ certificate, ...(o.name !== undefined ? { name: o.name } : {}) });
         ctx.print(cert, () => certificateFields(cert));

@@ -32,7 +32,7 @@ export interface GlobalOptions {
 export interface Ctx {
   readonly io: Io;
   readonly json: boolean;
-  /** the official SDK, configured as OpenAI's tools are: flags, then OPENAI_BASE_URL / OPENAI_ADMIN_KEY */
+  /** the official SDK, configured as OpenAI's tools are: flags, then OPENAI_BASE_URL / CERTGATE_ADMIN_KEY or OPENAI_ADMIN_KEY */
   client(): Promise<OpenAI>;
   /** certgate's extensions, which the SDK does not type: its untyped request on the same client, path below /v1 */
   request<T>(method: 'get' | 'post' | 'put' | 'delete', path: string, body?: unknown): Promise<T>;
@@ -59,8 +59,9 @@ export function makeCtx(io: Io, options: GlobalOptions): Ctx {
 }
 
 async function connect(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<OpenAI> {
-  const adminAPIKey = options.apiKey ?? (env['OPENAI_ADMIN_KEY'] || undefined);
-  if (!adminAPIKey) throw new CliError('no admin key: pass --api-key KEY or set OPENAI_ADMIN_KEY');
+  // CERTGATE_ADMIN_KEY (the server's own variable) first: it names certgate, where OPENAI_ADMIN_KEY may be OpenAI's
+  const adminAPIKey = options.apiKey ?? (env['CERTGATE_ADMIN_KEY'] || env['OPENAI_ADMIN_KEY'] || undefined);
+  if (!adminAPIKey) throw new CliError('no admin key: pass --api-key KEY or set CERTGATE_ADMIN_KEY (or OPENAI_ADMIN_KEY)');
   const baseURL = options.baseUrl ?? (env['OPENAI_BASE_URL'] || DEFAULT_BASE_URL);
   let url: URL;
   try {
