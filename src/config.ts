@@ -110,9 +110,11 @@ export const expiryOptions = {
   expiryWarningDays: { flag: 'expiry-warning-days', env: 'CERTGATE_EXPIRY_WARNING_DAYS', fallback: String(DEFAULT_EXPIRY_WARNING_DAYS), help: 'warn (at start, then daily) of active anchors that expire within this many days' },
 } as const;
 
-/** How a gateway's primary hands the certificate it made to its workers (their environment, never a file). */
-export const WORKER_TLS_CERT = 'CERTGATE_WORKER_TLS_CERT';
-export const WORKER_TLS_KEY = 'CERTGATE_WORKER_TLS_KEY';
+/**
+ * Set in a gateway worker's environment when its primary made the certificate: the worker asks the primary for it
+ * over the cluster's IPC channel (never the environment, which /proc/PID/environ shows, nor a file).
+ */
+export const WORKER_TLS_FROM_PRIMARY = 'CERTGATE_WORKER_TLS_FROM_PRIMARY';
 
 /** --workers: processes serving the one port (node:cluster), one per core unless told; 1 runs no primary at all. */
 export const workerOptions = {
