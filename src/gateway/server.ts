@@ -150,7 +150,11 @@ export class Gateway {
       if (this.budget && !this.budget.allows(socket.remoteAddress)) socket.destroy();
     });
     capConnections(this.server, limits.maxConnections);
-    this.server.on('clientError', answerClientError);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // a renegotiation attempt gets no HTTP answer: the connection is closed at once
+      if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED' || err.code === 'ERR_TLS_SESSION_ATTACK') socket.destroy();
+      else answerClientError(err, socket);
+    });
     this.server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
     // a client that cannot finish its handshake in time is dropped (an 'error' on an unauthenticated socket);
     // one that failed after sending something (a chain, say) is charged to its source

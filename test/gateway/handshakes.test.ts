@@ -121,8 +121,8 @@ describe('handshakes: renegotiation and over-long chains', () => {
   let scene: Scene;
 
   before(async () => {
-    // a small budget, so that the attack shows at small scale: 3 hostile handshakes, then one more a second
-    scene = await startScene(await engine.fresh(), 'hostile', ['--tls-rate-per-source', '1', '--tls-burst-per-source', '3']);
+    // a small budget, so that the attack shows at small scale: 3 hostile handshakes, then one more every 5 s
+    scene = await startScene(await engine.fresh(), 'hostile', ['--tls-rate-per-source', '0.2', '--tls-burst-per-source', '3']);
   });
   after(() => scene.close());
 
@@ -149,10 +149,15 @@ describe('handshakes: renegotiation and over-long chains', () => {
     const result = await new Promise<string>((resolve) => {
       socket.once('close', () => resolve('closed'));
       socket.on('error', () => undefined);
-      const started = socket.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err ? `error: ${err.message}` : 'renegotiated'));
+      // renegotiate, then ask for /healthz on the renegotiated connection: an answer means renegotiation was allowed
+      const started = socket.renegotiate({ rejectUnauthorized: false }, (err) => {
+        if (err) return resolve('closed');
+        socket.once('data', (data: Buffer) => resolve(`answered: ${data.toString().split('\r\n')[0]}`));
+        socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      });
       if (!started) resolve('not started');
     });
-    assert.notEqual(result, 'renegotiated');
+    assert.equal(result, 'closed');
     await within(1000, async () => socket.destroyed);
   });
 
@@ -162,10 +167,13 @@ describe('handshakes: renegotiation and over-long chains', () => {
     for (let i = 0; i < 99; i++) chain.push(await makeCa({ name: `long ${i}`, issuer: chain[chain.length - 1]! }));
     chain.push(await makeClient(chain[chain.length - 1]!, { name: 'long leaf' }));
     const sent = chain.reverse();
+    const seen = watchHandshakes(scene);
     const outcomes: string[] = [];
     for (let i = 0; i < 5; i++) {
       const { outcome, socket } = await handshake(sent);
       outcomes.push(outcome);
+      // the client is done before the gateway has read its Finished: wait until the gateway has the handshake
+      if (outcome === 'secure') await within(2000, async () => seen.full === i + 1);
       socket.destroy();
     }
     // the first three complete (and are charged); the budget spent, the next are closed before any TLS work
@@ -174,11 +182,13 @@ describe('handshakes: renegotiation and over-long chains', () => {
     const ca = await makeCa({ name: 'short root' });
     const ordinary = [await makeClient(ca)];
     assert.equal((await handshake(ordinary)).outcome, 'closed');
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 5200));
     for (let i = 0; i < 10; i++) {
+      const before = seen.full;
       const { outcome, socket } = await handshake(ordinary);
-      socket.destroy();
       assert.equal(outcome, 'secure', `ordinary handshake ${i}`);
+      await within(2000, async () => seen.full === before + 1);
+      socket.destroy();
     }
   });
 });
