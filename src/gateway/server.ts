@@ -94,8 +94,9 @@ function presentedOn(socket: TLSSocket, chains: SessionChains, read: X509Certifi
 }
 
 /** The TCP connection under a TLS socket (where the source address is kept once the TLS socket has failed). */
-type Accepted = Socket & { [sourceAddress]?: string | undefined };
+type Accepted = Socket & { [sourceAddress]?: string | undefined; [heldToken]?: boolean };
 const sourceAddress = Symbol('certgate.sourceAddress');
+const heldToken = Symbol('certgate.heldToken');
 const tcpOf = (socket: TLSSocket) => ((socket as TLSSocket & { _parent?: Accepted })._parent ?? (socket as Accepted)) as Accepted;
 
 const presentations = new WeakMap<TLSSocket, Presented>();
@@ -147,7 +148,10 @@ export class Gateway {
     // before capConnections: a source out of budget is closed at accept, before it costs any TLS work or a slot
     this.server.on('connection', (socket: Accepted) => {
       socket[sourceAddress] = socket.remoteAddress;
-      if (this.budget && !this.budget.allows(socket.remoteAddress)) socket.destroy();
+      if (!this.budget) return;
+      const admitted = this.budget.accept(socket.remoteAddress);
+      if (admitted === 'refused') socket.destroy();
+      else socket[heldToken] = admitted === 'held';
     });
     capConnections(this.server, limits.maxConnections);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -160,7 +164,7 @@ export class Gateway {
     // one that failed after sending something (a chain, say) is charged to its source
     this.server.on('tlsClientError', (_err, socket) => {
       const tcp = tcpOf(socket);
-      if (tcp.bytesRead > 0) this.budget?.charge(tcp[sourceAddress]);
+      this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, tcp.bytesRead > 0);
       socket.destroy();
     });
   }
@@ -169,15 +173,15 @@ export class Gateway {
   private secured(socket: TLSSocket): void {
     // client-initiated renegotiation (TLS 1.2) is refused: the attempt is a TLS error, and the connection is closed
     socket.disableRenegotiation();
-    if (socket.isSessionReused()) return;
+    const tcp = tcpOf(socket);
+    if (socket.isSessionReused()) return this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, false);
     const leaf = socket.getPeerX509Certificate();
     // the presentation gets the leaf read here: a second read would lose the intermediates
     const presented = presentedOn(socket, this.chains, leaf);
     presentations.set(socket, presented);
-    if (!leaf?.issuerCertificate) return;
-    const chain = presented.chain();
-    if (chain.length >= MAX_CHAIN && longerThanRead(leaf)) this.budget?.charge(tcpOf(socket)[sourceAddress]);
-    this.chains.remember(presented.leafFingerprint!()!, chain);
+    const chain = leaf?.issuerCertificate ? presented.chain() : [];
+    this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, chain.length >= MAX_CHAIN && longerThanRead(leaf!));
+    if (chain.length > 1) this.chains.remember(presented.leafFingerprint!()!, chain);
   }
 
   async listen(): Promise<string> {

@@ -37,16 +37,31 @@ export class HandshakeBudget {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** At accept: may this source open a connection? (No table entry is made for a source never charged.) */
-  allows(address: string | undefined): boolean {
-    if (address === undefined) return true;
+  /**
+   * At accept: 'refused' closes the connection before any TLS work. A source never charged is 'free'; one already
+   * charged pays a token up front ('held'), given back by `settle` if the handshake is ordinary, so that what it has
+   * in flight counts against it too.
+   */
+  accept(address: string | undefined): 'free' | 'held' | 'refused' {
+    if (address === undefined) return 'free';
     const bucket = this.sources.get(sourceOf(address));
-    return !bucket || this.refill(bucket) >= 1;
+    if (!bucket) return 'free';
+    if (this.refill(bucket) < 1) return 'refused';
+    bucket.tokens -= 1;
+    return 'held';
   }
 
-  /** A hostile handshake from this source: one token (the balance may go below zero: a debt repaid by waiting). */
-  charge(address: string | undefined): void {
+  /** When the handshake ended: a hostile one costs a token (the one held, or one now: the balance may go below zero, a debt repaid by waiting). */
+  settle(address: string | undefined, held: boolean, hostile: boolean): void {
     if (address === undefined) return;
+    if (hostile && !held) this.charge(address);
+    else if (!hostile && held) {
+      const bucket = this.sources.get(sourceOf(address));
+      if (bucket) bucket.tokens = Math.min(this.options.burst, bucket.tokens + 1);
+    }
+  }
+
+  private charge(address: string): void {
     const source = sourceOf(address);
     let bucket = this.sources.get(source);
     if (!bucket) {
