@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, WORKER_TLS_CERT, WORKER_TLS_KEY, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
+import { ConfigError, WORKER_TLS_FROM_PRIMARY, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
 import cluster from 'node:cluster';
 import { ApiError } from './domain/errors.js';
 import { StoreMissing } from './store/store.js';
@@ -41,13 +41,14 @@ async function supervise(
   count: number,
   env: Record<string, string> = {},
   closeShared: () => Promise<void> = async () => undefined,
+  tls?: { cert: string; key: string },
 ): Promise<number> {
   const { probePort, superviseWorkers } = await import('./commands/workers.js');
   await probePort(at.host, at.port).catch(async (err: unknown) => {
     await closeShared();
     throw err;
   });
-  const workers = await superviseWorkers(count, (line) => io.err(`${line}\n`), env);
+  const workers = await superviseWorkers(count, (line) => io.err(`${line}\n`), env, tls);
   onSignals(async () => {
     await workers.close();
     await closeShared();
@@ -55,11 +56,11 @@ async function supervise(
   return -1;
 }
 
-/** In a gateway worker: the certificate its primary made for all of them, if it made one. */
-function workerTls(): { cert: string; key: string } | undefined {
-  const cert = process.env[WORKER_TLS_CERT];
-  const key = process.env[WORKER_TLS_KEY];
-  return cluster.isWorker && cert && key ? { cert, key } : undefined;
+/** In a gateway worker: the certificate its primary made for all of them, if it made one (asked for over IPC). */
+async function workerTls(): Promise<{ cert: string; key: string } | undefined> {
+  if (!cluster.isWorker || process.env[WORKER_TLS_FROM_PRIMARY] !== '1') return undefined;
+  const { tlsFromPrimary } = await import('./commands/workers.js');
+  return tlsFromPrimary();
 }
 
 const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
@@ -92,10 +93,10 @@ async function main(argv: string[]): Promise<number> {
         // one certificate for every worker, and the primary listens for the metrics of all of them
         const { prepareGateway } = await import('./commands/gateway-primary.js');
         const shared = await prepareGateway(config);
-        return supervise(config, config.workers, shared.env, shared.close);
+        return supervise(config, config.workers, shared.env, shared.close, shared.tls);
       }
       const { startGateway } = await import('./commands/gateway.js');
-      const gateway = await startGateway(config, { tls: workerTls() });
+      const gateway = await startGateway(config, { tls: await workerTls() });
       onSignals(() => gateway.close());
       return -1;
     }

@@ -5,6 +5,7 @@ import { DEFAULT_EXPIRY_WARNING_DAYS } from './domain/expiry.js';
 import { CLIENT_ID_SOURCES, type ClientIdSource } from './domain/identity.js';
 import { DEFAULT_LIMITS, type ConnectionLimits } from './http/connections.js';
 import { parseTrustedProxies, TrustedProxiesError } from './gateway/forwarded.js';
+import { DEFAULT_HANDSHAKE_BUDGET, type HandshakeBudgetOptions } from './state/handshake-budget.js';
 
 export interface ServeConfig {
   readonly limits: ConnectionLimits;
@@ -116,9 +117,11 @@ export const expiryOptions = {
   expiryWarningDays: { flag: 'expiry-warning-days', env: 'CERTGATE_EXPIRY_WARNING_DAYS', fallback: String(DEFAULT_EXPIRY_WARNING_DAYS), help: 'warn (at start, then daily) of active anchors that expire within this many days' },
 } as const;
 
-/** How a gateway's primary hands the certificate it made to its workers (their environment, never a file). */
-export const WORKER_TLS_CERT = 'CERTGATE_WORKER_TLS_CERT';
-export const WORKER_TLS_KEY = 'CERTGATE_WORKER_TLS_KEY';
+/**
+ * Set in a gateway worker's environment when its primary made the certificate: the worker asks the primary for it
+ * over the cluster's IPC channel (never the environment, which /proc/PID/environ shows, nor a file).
+ */
+export const WORKER_TLS_FROM_PRIMARY = 'CERTGATE_WORKER_TLS_FROM_PRIMARY';
 
 /** --workers: processes serving the one port (node:cluster), one per core unless told; 1 runs no primary at all. */
 export const workerOptions = {
@@ -212,6 +215,8 @@ export interface GatewayConfig {
   readonly metrics: { readonly host: string; readonly port: number } | undefined;
   readonly expiryWarningDays: number;
   readonly workers: number;
+  /** hostile TLS handshakes (failed after sending something, or a chain longer than read) one source may cost */
+  readonly handshakeBudget: HandshakeBudgetOptions;
 }
 
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
@@ -231,6 +236,13 @@ export const gatewayOptions = {
   trustedProxies: { flag: 'trusted-proxies', env: 'CERTGATE_TRUSTED_PROXIES', help: 'comma-separated addresses and CIDR ranges of peers whose X-Forwarded-For/Forwarded are kept and appended to (others\' are replaced)' },
   metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT', help: 'serve GET /metrics over plain HTTP on this port, without authentication (off when unset)' },
   metricsHost: { flag: 'metrics-host', env: 'CERTGATE_METRICS_HOST', fallback: '127.0.0.1', help: 'address of the metrics listener: keep it private' },
+  tlsRatePerSource: {
+    flag: 'tls-rate-per-source',
+    env: 'CERTGATE_TLS_RATE_PER_SOURCE',
+    fallback: String(DEFAULT_HANDSHAKE_BUDGET.ratePerSecond),
+    help: 'failed or over-long TLS handshakes per second one address (IPv6: one /64) may cost before its new connections are closed (0: no limit)',
+  },
+  tlsBurstPerSource: { flag: 'tls-burst-per-source', env: 'CERTGATE_TLS_BURST_PER_SOURCE', fallback: String(DEFAULT_HANDSHAKE_BUDGET.burst), help: 'how many of those one address may cost at once' },
   ...storeOptions,
   ...connectionOptions,
   ...expiryOptions,
@@ -289,7 +301,20 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, o.$name.metricsPort) },
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
     workers: workerCount(o.workers, o.$name.workers),
+    handshakeBudget: { ratePerSecond: perSecond(o.tlsRatePerSource, o.$name.tlsRatePerSource), burst: burst(o.tlsBurstPerSource, o.$name.tlsBurstPerSource) },
   };
+}
+
+function perSecond(value: string | undefined, name: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value ?? '') || !Number.isFinite(n) || n > 1_000_000) throw new ConfigError(`${name} must be a number per second (0 turns it off), got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function burst(value: string | undefined, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new ConfigError(`${name} must be a whole number from 1, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 export interface VerifyConfig {

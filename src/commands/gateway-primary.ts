@@ -1,6 +1,7 @@
 import pino from 'pino';
-import { WORKER_TLS_CERT, WORKER_TLS_KEY, type GatewayConfig } from '../config.js';
+import { WORKER_TLS_FROM_PRIMARY, type GatewayConfig } from '../config.js';
 import { listenError } from '../http/listen-error.js';
+import type { WorkerTls } from './workers.js';
 
 // The gateway's primary (--workers N) loads only this before it forks: not the data plane, and prom-client or
 // @peculiar/x509 only when it serves the metrics or makes the certificate.
@@ -9,9 +10,10 @@ import { listenError } from '../http/listen-error.js';
  * What a gateway's primary does for its workers (--workers N): makes the one self-signed certificate they all
  * serve, when none is configured, and listens for the metrics of all of them.
  */
-export async function prepareGateway(config: GatewayConfig): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
+export async function prepareGateway(config: GatewayConfig): Promise<{ env: Record<string, string>; tls: WorkerTls | undefined; close(): Promise<void> }> {
   const log = pino({ level: config.logLevel });
   const env: Record<string, string> = {};
+  let shared: WorkerTls | undefined;
   if (!(config.tlsCert && config.tlsKey)) {
     const { saveGatewayCertificate, selfSignedLocalhost } = await import('../gateway/self-signed.js');
     const tls = await selfSignedLocalhost();
@@ -22,16 +24,17 @@ export async function prepareGateway(config: GatewayConfig): Promise<{ env: Reco
       log.warn({ dataDir: config.dataDir, error: (err as Error).message }, 'could not write the generated certificate into the data directory');
     }
     log.warn({ ca: caFile }, `no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only${caFile ? `; clients trust it with ca: ${caFile}` : ''}`);
-    env[WORKER_TLS_CERT] = tls.cert;
-    env[WORKER_TLS_KEY] = tls.key;
+    // the key goes to each worker over IPC when it asks (workers.ts); the environment only says to ask
+    env[WORKER_TLS_FROM_PRIMARY] = '1';
+    shared = tls;
   }
-  if (!config.metrics) return { env, close: async () => undefined };
+  if (!config.metrics) return { env, tls: shared, close: async () => undefined };
   const [{ aggregatedSource }, { MetricsListener }] = await Promise.all([import('../metrics/cluster.js'), import('../metrics/listener.js')]);
   const listener = new MetricsListener(aggregatedSource(), config.metrics.host, config.metrics.port);
   const url = await listener.listen().catch((err: unknown) => {
     throw listenError(err, config.metrics!.host, config.metrics!.port, { host: '--metrics-host', port: '--metrics-port' });
   });
   log.info({ metrics: url }, 'metrics of every worker listening (plain HTTP, no authentication: keep it on a private address)');
-  return { env, close: () => listener.close() };
+  return { env, tls: shared, close: () => listener.close() };
 }
 

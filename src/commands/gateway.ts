@@ -80,6 +80,7 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     upstreamApiKey: config.upstreamApiKey,
     log: (entry) => log.info(entry),
     limits: config.limits,
+    handshakeBudget: config.handshakeBudget,
     ...(config.clientIdHeader ? { clientIdHeader: config.clientIdHeader } : {}),
     ...(gatewayMetrics ? { metrics: gatewayMetrics } : {}),
     ...(config.trustedProxies ? { trustedProxies: parseTrustedProxies(config.trustedProxies) } : {}),

@@ -9,6 +9,14 @@ import { LEAD_ENV, METRICS_REQUEST, METRICS_RESPONSE } from '../metrics/roles.js
 // primary replaces a worker that dies, drains them all on SIGTERM, and answers the workers' requests for the
 // metrics of all of them (prom-client's AggregatorRegistry asks each worker over IPC).
 
+/** A gateway worker asks its primary for the certificate and key the primary made; the answer goes to it alone. */
+export const TLS_REQUEST = 'certgate:tls-request';
+export const TLS_RESPONSE = 'certgate:tls-response';
+export interface WorkerTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /** A worker that dies within this long of its start is replaced only after it: no tight crash loop. */
 const CRASH_BACKOFF_MS = 1000;
 
@@ -19,7 +27,7 @@ export interface Supervisor {
 }
 
 /** In the primary: starts `count` workers of this very command and resolves once each listens. */
-export function superviseWorkers(count: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<Supervisor> {
+export function superviseWorkers(count: number, log: (line: string) => void, env: Record<string, string> = {}, tls?: WorkerTls): Promise<Supervisor> {
   // prom-client is loaded when a worker first asks for the metrics, not before: a primary stays small
   let clusterMetrics: Promise<() => Promise<string>> | undefined;
   const metricsOfAll = () =>
@@ -31,6 +39,10 @@ export function superviseWorkers(count: number, log: (line: string) => void, env
   const lead = new Set<Worker>();
 
   cluster.on('message', (worker, message: { type?: string; id?: number }) => {
+    if (message?.type === TLS_REQUEST) {
+      if (worker.isConnected()) worker.send(tls ? { type: TLS_RESPONSE, cert: tls.cert, key: tls.key } : { type: TLS_RESPONSE });
+      return;
+    }
     if (message?.type !== METRICS_REQUEST) return;
     metricsOfAll().then((collect) => collect()).then(
       (text) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text }),
@@ -87,6 +99,25 @@ export function superviseWorkers(count: number, log: (line: string) => void, env
     cluster.on('listening', onListening);
     cluster.on('exit', onEarlyExit);
     for (let i = 0; i < count; i++) fork(i === 0);
+  });
+}
+
+/** In a gateway worker whose primary made the certificate: asks for it over IPC and waits for the answer. */
+export function tlsFromPrimary(timeoutMs = 10_000): Promise<WorkerTls> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error('the primary did not hand over the TLS certificate'));
+    }, timeoutMs);
+    const onMessage = (message: { type?: string; cert?: string; key?: string }) => {
+      if (message?.type !== TLS_RESPONSE) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (message.cert && message.key) resolve({ cert: message.cert, key: message.key });
+      else reject(new Error('the primary has no TLS certificate to hand over'));
+    };
+    process.on('message', onMessage);
+    process.send!({ type: TLS_REQUEST });
   });
 }
 

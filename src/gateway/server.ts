@@ -1,7 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Verdict } from '../domain/checks/client.js';
 import { ApiError } from '../domain/errors.js';
@@ -14,6 +15,8 @@ import { NONE } from '../metrics/decisions.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
 import { admitRequest, type Presented } from '../services/admission.js';
+import { DEFAULT_HANDSHAKE_BUDGET, HandshakeBudget, type HandshakeBudgetOptions } from '../state/handshake-budget.js';
+import { SessionChains } from '../state/session-chains.js';
 import { TrafficRecorder } from '../state/traffic.js';
 import type { BlockList } from 'node:net';
 import { failureReason, firstRawHeader, Upstream } from './proxy.js';
@@ -37,6 +40,8 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** peers whose X-Forwarded-For and Forwarded are appended to rather than replaced (--trusted-proxies) */
   readonly trustedProxies?: BlockList;
+  /** what one source may cost in hostile handshakes (rate 0: unlimited) */
+  readonly handshakeBudget?: HandshakeBudgetOptions;
 }
 
 const MAX_CHAIN = 10;
@@ -57,17 +62,38 @@ export function peerChain(leaf: X509Certificate | undefined): Buffer[] {
   return chain;
 }
 
-/** What the TLS connection presented, read lazily: most requests reuse their connection's verdict and read nothing. */
-function presentedOn(socket: TLSSocket): Presented {
+/** Whether the client sent more certificates than the gateway reads (MAX_CHAIN). */
+function longerThanRead(leaf: X509Certificate): boolean {
+  const seen = new Set([leaf.fingerprint256]);
+  let next = leaf.issuerCertificate;
+  for (let n = 1; next && !seen.has(next.fingerprint256); next = next.issuerCertificate) {
+    if (++n > MAX_CHAIN) return true;
+    seen.add(next.fingerprint256);
+  }
+  return false;
+}
+
+/**
+ * What the TLS connection presented, read lazily: most requests reuse their connection's verdict and read nothing.
+ * A resumed session reports the leaf alone; it is judged on the chain its full handshake presented (`chains`).
+ */
+function presentedOn(socket: TLSSocket, chains: SessionChains, read: X509Certificate | undefined | null = null): Presented {
   // Read once: a second getPeerX509Certificate() no longer links to the intermediates the client sent.
-  let leaf: X509Certificate | undefined | null = null;
+  let leaf: X509Certificate | undefined | null = read;
   let fingerprint: string | undefined | null = null;
+  let chain: readonly Buffer[] | null = null;
   const peer = () => (leaf === null ? (leaf = socket.getPeerX509Certificate()) : leaf);
+  // as in x-forwarded-client-cert: lowercase hex, no colons
+  const leafFingerprint = () => (fingerprint === null ? (fingerprint = peer()?.fingerprint256.replace(/:/g, '').toLowerCase()) : fingerprint);
   return {
     connection: socket,
-    chain: () => peerChain(peer()),
-    // as in x-forwarded-client-cert: lowercase hex, no colons
-    leafFingerprint: () => (fingerprint === null ? (fingerprint = peer()?.fingerprint256.replace(/:/g, '').toLowerCase()) : fingerprint),
+    chain: () => {
+      if (chain !== null) return chain;
+      chain = peerChain(peer());
+      if (chain.length === 1 && socket.isSessionReused()) chain = chains.recall(leafFingerprint()!) ?? chain;
+      return chain;
+    },
+    leafFingerprint,
   };
 }
 
@@ -78,10 +104,18 @@ function pathOf(target: string): string | undefined {
   return query === -1 ? target : target.slice(0, query);
 }
 
+/** The TCP connection under a TLS socket (where the source address is kept once the TLS socket has failed). */
+type Accepted = Socket & { [sourceAddress]?: string | undefined; [heldToken]?: boolean };
+const sourceAddress = Symbol('certgate.sourceAddress');
+const heldToken = Symbol('certgate.heldToken');
+const tcpOf = (socket: TLSSocket) => ((socket as TLSSocket & { _parent?: Accepted })._parent ?? (socket as Accepted)) as Accepted;
+
 /** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
 export class Gateway {
   private readonly upstream: Upstream;
   private readonly traffic: TrafficRecorder;
+  private readonly chains: SessionChains;
+  private readonly budget: HandshakeBudget | undefined;
   readonly server: Server;
 
   constructor(
@@ -107,6 +141,7 @@ export class Gateway {
         requestCert: true,
         rejectUnauthorized: false,
         minVersion: 'TLSv1.2',
+        // sessions resume (TLS 1.3 and 1.2 tickets) and are judged on the chain of their full handshake (SessionChains)
       },
       (req, res) => {
         const requestId = newRequestId();
@@ -118,10 +153,46 @@ export class Gateway {
       const requestId = newRequestId();
       this.handle(req, res, requestId, true).catch((err) => this.fail(res, err, requestId));
     });
+    // a full handshake's chain, kept for the sessions resumed from it; emptied with a new ticket key, so no ticket outlives its chain
+    this.chains = new SessionChains(() => this.server.setTicketKeys(randomBytes(48)));
+    const budget = options.handshakeBudget ?? DEFAULT_HANDSHAKE_BUDGET;
+    this.budget = budget.ratePerSecond > 0 ? new HandshakeBudget(budget) : undefined;
+    // before capConnections: a source out of budget is closed at accept, before it costs any TLS work or a slot
+    this.server.on('connection', (socket: Accepted) => {
+      socket[sourceAddress] = socket.remoteAddress;
+      if (!this.budget) return;
+      const admitted = this.budget.accept(socket.remoteAddress);
+      if (admitted === 'refused') socket.destroy();
+      else socket[heldToken] = admitted === 'held';
+    });
     capConnections(this.server, limits.maxConnections);
-    this.server.on('clientError', answerClientError);
-    // a client that cannot finish its handshake in time is dropped (an 'error' on an unauthenticated socket)
-    this.server.on('tlsClientError', (_err, socket) => socket.destroy());
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // a renegotiation attempt gets no HTTP answer: the connection is closed at once
+      if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED' || err.code === 'ERR_TLS_SESSION_ATTACK') socket.destroy();
+      else answerClientError(err, socket);
+    });
+    this.server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
+    // a client that cannot finish its handshake in time is dropped (an 'error' on an unauthenticated socket);
+    // one that failed after sending something (a chain, say) is charged to its source
+    this.server.on('tlsClientError', (_err, socket) => {
+      const tcp = tcpOf(socket);
+      this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, tcp.bytesRead > 0);
+      socket.destroy();
+    });
+  }
+
+  /** A handshake completed: no renegotiation ever; a full handshake's chain kept for its resumptions, and charged if overlong. */
+  private secured(socket: TLSSocket): void {
+    // client-initiated renegotiation (TLS 1.2) is refused: the attempt is a TLS error, and the connection is closed
+    socket.disableRenegotiation();
+    const tcp = tcpOf(socket);
+    if (socket.isSessionReused()) return this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, false);
+    const leaf = socket.getPeerX509Certificate();
+    // the presentation gets the leaf read here: a second read would lose the intermediates
+    const presented = this.rt.state.verdicts.presentedOn(socket, (s) => presentedOn(s, this.chains, leaf));
+    const chain = leaf?.issuerCertificate ? presented.chain() : [];
+    this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, chain.length >= MAX_CHAIN && longerThanRead(leaf!));
+    if (chain.length > 1) this.chains.remember(presented.leafFingerprint!()!, chain);
   }
 
   async listen(): Promise<string> {
@@ -154,7 +225,7 @@ export class Gateway {
       return this.refuse(req, res, requestId, error, 'invalid_target', ORGANIZATION_SCOPE, started, expectsContinue);
     }
     const socket = req.socket as TLSSocket;
-    const presented = this.rt.state.verdicts.presentedOn(socket, presentedOn);
+    const presented = this.rt.state.verdicts.presentedOn(socket, (s) => presentedOn(s, this.chains));
     const admission = await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), presented);
     if (!admission.admitted) {
       return this.refuse(req, res, requestId, admission.error, admission.reason, admission.owner?.projectId ?? ORGANIZATION_SCOPE, started, expectsContinue, target);

@@ -84,11 +84,16 @@ describe('--workers 2', () => {
       const key = (await post(`/v1/organization/projects/${project}/service_accounts`, { name: 'svc' })).api_key.value;
       // new connections land on either worker: each must present the certificate written to the data directory
       for (let i = 0; i < 10; i++) assert.equal((await call({ url: gateway.url, ca }, { key })).status, 200);
+      // the key the primary made reached the workers over IPC, never their environment (readable in /proc/PID/environ)
+      const workers = childrenOf(primary);
+      assert.equal(workers.length, 2);
+      for (const pid of [primary, ...workers]) assert.doesNotMatch(readFileSync(`/proc/${pid}/environ`, 'latin1'), /PRIVATE KEY/);
 
       const res = await request(`${gateway.url}/v1/stream`, { headers: { authorization: `Bearer ${key}` }, dispatcher: agent });
       await assertStreamOutlivesSigterm(gateway, res, upstream.release);
       assert.deepEqual(childrenOf(process.pid).filter((pid) => pid === primary), []);
     } finally {
+      if (gateway.child.exitCode === null && gateway.child.signalCode === null) await gateway.stop();
       await agent.close();
       await serve.stop();
       await upstream.close();
