@@ -32,7 +32,8 @@ for (const engine of engines) {
     before(async () => {
       const place = await engine.fresh();
       drop = place.drop;
-      serve = await spawnCertgate('serve', storeArgs(place));
+      // as `npm start` runs it: the default worker count, so a create and the read after it may land on different workers
+      serve = await spawnCertgate('serve', storeArgs(place), { CERTGATE_WORKERS: '' });
     });
     after(async () => {
       await serve?.stop();
