@@ -228,6 +228,11 @@ async function tablesOf(db: Kysely<any>): Promise<string[]> {
   return (await db.introspection.getTables()).map((t) => t.name).filter((name) => name !== 'certgate_migrations').sort();
 }
 
+/** 'table.column' for every column of every table. */
+async function columnsOf(db: Kysely<any>): Promise<Set<string>> {
+  return new Set((await db.introspection.getTables()).flatMap((t) => t.columns.map((c) => `${t.name}.${c.name}`)));
+}
+
 /** Values as both engines' drivers give them back: an int8 may come as a string. */
 const same = (read: unknown, written: unknown) => (read === null || written === null ? read === written : String(read) === String(written));
 
@@ -381,6 +386,7 @@ describe('migrations', () => {
         it(`a store at ${migrations[k - 1]!.name} upgrades with every row, and works`, async () => {
           const place = await engine.fresh();
           const written: { table: string; row: Row }[] = [];
+          let columnsAtK = new Set<string>();
           try {
             let db = rawDb(place);
             try {
@@ -393,6 +399,7 @@ describe('migrations', () => {
               };
               for (const step of STEPS.slice(0, k)) await step.data(writer, world);
               assert.deepEqual(await tablesOf(db), [...new Set(written.map((w) => w.table))].sort(), `every table of version ${k} holds rows`);
+              columnsAtK = await columnsOf(db);
             } finally {
               await db.destroy();
             }
@@ -402,6 +409,11 @@ describe('migrations', () => {
               db = rawDb(place);
               try {
                 await everyRowAsWritten(db, written, STEPS.slice(k));
+                // a column added to a table that had rows says, in its migration's step, what those rows hold in it
+                const declared = new Set(STEPS.slice(k).flatMap((s) => Object.entries(s.adds ?? {}).flatMap(([t, cs]) => Object.keys(cs).map((c) => `${t}.${c}`))));
+                const tables = new Set([...columnsAtK].map((c) => c.split('.')[0]));
+                const added = [...(await columnsOf(db))].filter((c) => !columnsAtK.has(c) && tables.has(c.split('.')[0]));
+                assert.deepEqual(added.filter((c) => !declared.has(c)), [], 'every column added to an existing table has its value in older rows declared');
                 assert.deepEqual(await schemaOf(db, engine.name), fresh, 'the same schema as a store made by this version');
                 const applied = await appliedMigrations(db);
                 assert.deepEqual(applied.map((r) => r.name), migrations.map((m) => m.name));
