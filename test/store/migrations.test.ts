@@ -436,6 +436,58 @@ describe('migrations', () => {
         });
       }
 
+      it('an upgrade that fails part way leaves the store as it was, for the version before to run on', async () => {
+        const place = await engine.fresh();
+        const where = { dataDir: place.dataDir, databaseUrl: place.databaseUrl };
+        const k = 5;
+        try {
+          let db = rawDb(place);
+          let before: { schema: string[]; applied: Row[] };
+          const written: { table: string; row: Row }[] = [];
+          try {
+            await migrateTo(db, k);
+            const writer: Writer = {
+              async put(table, row) {
+                await db.insertInto(table).values(row).execute();
+                written.push({ table, row });
+              },
+            };
+            for (const step of STEPS.slice(0, k)) await step.data(writer, world);
+            // something in the way of the last migration's index (tables and indexes share one namespace on both
+            // engines): the migrations before it succeed in the transaction, then the last one fails
+            await db.schema.createTable('audit_log_resources_by_event').addColumn('x', 'text').execute();
+            before = { schema: await schemaOf(db, engine.name), applied: await appliedMigrations(db) };
+          } finally {
+            await db.destroy();
+          }
+          await assert.rejects(openStore(where));
+          db = rawDb(place);
+          try {
+            if (engine.name === 'postgres') {
+              // the store that failed to open was closed: none of its connections is left behind the error
+              const others = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(db)).rows[0]!.n);
+              for (let i = 0; i < 50 && (await others()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+              assert.equal(await others(), 0, 'no connection of the failed store is left open');
+            }
+            assert.deepEqual(await schemaOf(db, engine.name), before.schema, 'no migration of the failed upgrade is left half applied');
+            assert.deepEqual(await appliedMigrations(db), before.applied);
+            await everyRowAsWritten(db, written, []);
+            await db.schema.dropTable('audit_log_resources_by_event').execute();
+          } finally {
+            await db.destroy();
+          }
+          // out of the way, the next start upgrades
+          const rt = await openRuntime(where);
+          try {
+            await runtimeSeesEverything(rt, written, world);
+          } finally {
+            await rt.close();
+          }
+        } finally {
+          await place.drop();
+        }
+      });
+
       // migrate() runs the migrations it knows that are missing, and today ignores names it does not know: a store
       // a newer certgate has migrated (010_…) is served by this older one as if it were its own (`certgate restore`
       // refuses such a file; a start does not). Kept as a todo, not changed here: see the helper's report.
