@@ -17,12 +17,19 @@ export function describeStore(config: { dataDir: string; databaseUrl: string | u
 export async function openStore(config: { dataDir: string; databaseUrl: string | undefined }, options: { existing?: boolean } = {}): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./postgres.js');
-    const store = openPostgresStore(config.databaseUrl);
-    await store.migrate();
-    return store;
+    return migrated(openPostgresStore(config.databaseUrl));
   }
   if (options.existing) existingSqliteFile(config.dataDir);
-  const store = openSqliteStore(config.dataDir);
-  await store.migrate();
+  return migrated(openSqliteStore(config.dataDir));
+}
+
+/** The store once migrated; one whose migrations fail is closed (its pool, its file, its timers), not left open behind the error. */
+async function migrated(store: Store): Promise<Store> {
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   return store;
 }
