@@ -2,7 +2,7 @@
 import { ConfigError, WORKER_TLS_FROM_PRIMARY, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
 import cluster from 'node:cluster';
 import { ApiError } from './domain/errors.js';
-import { StoreMissing } from './store/store.js';
+import { StoreMissing, StoreTooNew } from './store/store.js';
 
 // The one entry point, and the only place that exits. Each command loads only what it runs: the gateway never
 // loads Fastify, Ajv, commander or the openai SDK; the management commands load commander and the SDK.
@@ -127,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** One line for what an operator can fix (a bad flag; a port in use, which the commands raise as a ConfigError); a stack only for a bug. */
 function failure(err: unknown): { message: string; code: number } | undefined {
-  if (err instanceof ApiError || err instanceof ConfigError || err instanceof StoreMissing) return { message: err.message, code: 2 };
+  if (err instanceof ApiError || err instanceof ConfigError || err instanceof StoreMissing || err instanceof StoreTooNew) return { message: err.message, code: 2 };
   return undefined;
 }
 

@@ -41,7 +41,7 @@ export async function startServer(
   const terminal = options.terminal ?? process.stdout.isTTY === true;
   if (!options.prepared) await seedAdminKey(rt, config.adminKey, announce, announce, storeFlags(config), { dataDir: config.dataDir, terminal });
   const app = await buildApp({ rt, logger: options.logger ?? { level: config.logLevel }, limits: config.limits, tls });
-  const loose = isLead() ? dataDirWarning(config.dataDir) : undefined;
+  const loose = isLead() && !config.databaseUrl ? dataDirWarning(config.dataDir) : undefined;
   if (loose) app.log.warn({ dataDir: config.dataDir }, loose);
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, app.log) : () => undefined;
   try {

@@ -6,7 +6,7 @@ import { isId, newId } from '../domain/ids.js';
 import { sightingChain } from '../domain/sightings.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
-import type { AuditQuery, SightingsPage, Store, WriteTransaction } from './store.js';
+import { StoreTooNew, type AuditQuery, type SightingsPage, type Store, type WriteTransaction } from './store.js';
 
 /** What differs between engines; everything else is shared SQL in SqlStore. */
 export interface Engine {
@@ -47,6 +47,15 @@ export class SqlStore implements Store {
         .addColumn('applied_at', 'bigint', (c) => c.notNull())
         .execute();
       const applied = new Set((await conn.selectFrom('certgate_migrations').select('name').execute()).map((r) => r.name));
+      // a store a newer certgate has migrated holds what this version does not know how to read or keep: refused,
+      // never served as if it were this version's (downgrade by restoring a backup this version wrote)
+      const known = new Set(migrations.map((m) => m.name));
+      const newer = [...applied].filter((name) => !known.has(name)).sort();
+      if (newer.length > 0) {
+        throw new StoreTooNew(
+          `this store was migrated by a newer certgate (${newer.join(', ')}); run that version or a later one, or restore a backup made by this one`,
+        );
+      }
       for (const migration of migrations) {
         if (applied.has(migration.name)) continue;
         await migration.up(conn);

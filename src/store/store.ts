@@ -126,6 +126,9 @@ export function isStoreUnavailable(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(err.message);
 }
 
+/** A store migrated by a newer certgate than this one: it is not served (see migrate). */
+export class StoreTooNew extends Error {}
+
 /** Asked to open a store that must already exist (verify, backup, the offline key command), where there is none. */
 export class StoreMissing extends Error {}
 

@@ -102,7 +102,8 @@ async function exercise(urls: string[], primaries: CertgateProcess[]): Promise<v
 async function workload(urls: string[], primaries: CertgateProcess[]): Promise<void> {
   const agents = Array.from({ length: CLIENTS }, () => new Agent({ keepAliveTimeout: 10_000 }));
   const clients = agents.map(
-    (dispatcher, i) => new OpenAI({ adminAPIKey: ADMIN_KEY, baseURL: `${urls[i % urls.length]}/v1`, maxRetries: 0, fetchOptions: { dispatcher } as never }),
+    (dispatcher, i) => // a request caught by a worker's death may get no answer at all: after 5 s it is asked again, as a client with a timeout would
+    new OpenAI({ adminAPIKey: ADMIN_KEY, baseURL: `${urls[i % urls.length]}/v1`, maxRetries: 0, timeout: 5_000, fetchOptions: { dispatcher } as never }),
   );
   let turn = 0;
   /** the next client in turn: a read right after a write goes to another client (another connection; on PostgreSQL, the other replica) */
