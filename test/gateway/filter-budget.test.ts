@@ -41,7 +41,7 @@ for (const engine of engines) {
       assert.equal(res.body.error.code, 'mtls_cel_policy_invalid');
       assert.equal(res.body.error.param, 'expression');
       assert.match(res.body.error.message, /budget of work/);
-      assert.match(res.body.error.message, /3,000,000 units/);
+      assert.match(res.body.error.message, /2,000,000 units/);
       assert.equal((await scene.admin.request('GET', filterPath())).body.expression, null);
     });
 

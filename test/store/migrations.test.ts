@@ -182,6 +182,16 @@ const STEPS: readonly Step[] = [
   // indexes only: no rows a store of these versions holds that the one before could not
   { migration: '008_write_path_indexes', async data() {} },
   { migration: '009_audit_retention', async data() {} },
+  {
+    migration: '010_bounded_sightings',
+    async data(w, world) {
+      // a sighting with its issuer, which the rows before it do not have
+      const seen = { organization_id: ORG, project_id: world.ids.project, service_account_id: world.ids.account };
+      await w.put('observed_clients', { ...seen, fingerprint: 'f'.repeat(64), subject: 'CN=seen since 010', issuer: 'CN=CA 1', chain: '', certificate_id: null, first_seen: world.t0 + 70, last_seen: world.t0 + 80, requests: 2 });
+    },
+    // sightings stored before it have no issuer; their chains are within the bound already (two certificates)
+    adds: { observed_clients: { issuer: () => null } },
+  },
 ];
 
 /** A Kysely of the test's own on the store's database (not the store's: this one knows no schema). */
