@@ -51,7 +51,7 @@ export async function startServe(procs: Processes, o: { tmp: string; name: strin
 
 export async function startGateway(
   procs: Processes,
-  o: { tmp: string; name: string; storeArgs: readonly string[]; upstreamPort: number; tls: { certFile: string; keyFile: string; cert: string }; cpus: string | undefined },
+  o: { tmp: string; name: string; storeArgs: readonly string[]; upstreamPort: number; tls: { certFile: string; keyFile: string; cert: string }; cpus: string | undefined; extraArgs?: readonly string[] },
 ): Promise<Running> {
   const port = await freePort();
   const child = procs.start(
@@ -77,6 +77,7 @@ export async function startGateway(
       'warn',
       '--workers',
       String(WORKERS),
+      ...(o.extraArgs ?? []),
     ],
     { cpus: o.cpus, logFile: join(o.tmp, `${o.name.replace(/\W+/g, '-')}.log`) },
   );
