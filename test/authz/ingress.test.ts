@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { statSync } from 'node:fs';
 import { engines } from '../support/engines.js';
 import { startUpstream } from '../support/gateway.js';
 import { makeCa, makeClient, makeCrl, type Issued } from '../support/pki.js';
@@ -221,6 +222,26 @@ for (const engine of engines) {
       }
       assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
       await within(2000, async () => /"reason":"untrusted_certificate_source","peer":"[^"]*192|"reason":"untrusted_certificate_source","peer":"(?!127)/.test(gateway.output()));
+    });
+
+    it('decide --socket: a request on the Unix socket is from the ingress (mode 0660), no secret needed', async () => {
+      const socket = join(dir.path, 'decide.sock');
+      const onSocket = await spawnCertgate('decide', [...storeArgs(place), '--socket', socket]);
+      try {
+        assert.equal(onSocket.url, `unix:${socket}`);
+        assert.equal(statSync(socket).mode & 0o777, 0o660);
+        const agent = new Agent({ connect: { socketPath: socket } });
+        const res = await request('http://ingress/v1/models', { headers: { authorization: `Bearer ${key}`, 'client-cert': rfc9440(good) }, dispatcher: agent });
+        await res.body.dump();
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers['x-certgate-project-id'], project);
+        await agent.close();
+      } finally {
+        await onSocket.stop();
+      }
+      // the path can be listened on again by the next start
+      const again = await spawnCertgate('decide', [...storeArgs(place), '--socket', socket]);
+      await again.stop();
     });
 
     it('enforces an activation change within the propagation bound (250 ms), and observe mode marks what it lets through', async () => {
