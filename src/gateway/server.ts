@@ -101,11 +101,8 @@ function presentedOn(socket: TLSSocket, chains: SessionChains, read: X509Certifi
   };
 }
 
-/** The TCP connection under a TLS socket (where the source address is kept once the TLS socket has failed). */
-type Accepted = Socket & { [sourceAddress]?: string | undefined; [heldToken]?: boolean };
-const sourceAddress = Symbol('certgate.sourceAddress');
-const heldToken = Symbol('certgate.heldToken');
-const tcpOf = (socket: TLSSocket) => ((socket as TLSSocket & { _parent?: Accepted })._parent ?? (socket as Accepted)) as Accepted;
+/** The TCP connection under a TLS socket: the one the handshake budget accepted. */
+const tcpOf = (socket: TLSSocket): Socket => (socket as TLSSocket & { _parent?: Socket })._parent ?? socket;
 
 /** Headers an ingress's certificate headers may take beyond the 16 KiB every request has (the bound of forwarded-certificates.ts). */
 const INGRESS_HEADER_ALLOWANCE = 64 * 1024;
@@ -173,13 +170,8 @@ export class Gateway {
     this.budget = budget.ratePerSecond > 0 && !this.ingress ? new HandshakeBudget(budget) : undefined;
     // before capConnections: a source out of budget is closed at accept, before it costs any TLS work or a slot
     if (!this.ingress) {
-      this.server.on('connection', (socket: Accepted) => {
-        socket[sourceAddress] = socket.remoteAddress;
-        if (!this.budget) return;
-        const admitted = this.budget.accept(socket.remoteAddress);
-        if (admitted === 'refused') socket.destroy();
-        else socket[heldToken] = admitted === 'held';
-      });
+      const budget = this.budget;
+      if (budget) this.server.on('connection', (socket: Socket) => budget.connectionAccepted(socket, socket.remoteAddress) || socket.destroy());
     }
     capConnections(this.server, limits.maxConnections);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -195,7 +187,7 @@ export class Gateway {
       const tcp = tcpOf(socket);
       // only a TLS protocol failure is charged: a client that went away (a reset, a timeout) is what a busy server and
       // a pool of ordinary clients behind one address produce too, and charging it locked a benchmark's clients out
-      this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, tcp.bytesRead > 0 && typeof err.code === 'string' && err.code.startsWith('ERR_SSL'));
+      this.budget?.handshakeEnded(tcp, tcp.bytesRead > 0 && typeof err.code === 'string' && err.code.startsWith('ERR_SSL'));
       socket.destroy();
     });
   }
@@ -205,12 +197,12 @@ export class Gateway {
     // client-initiated renegotiation (TLS 1.2) is refused: the attempt is a TLS error, and the connection is closed
     socket.disableRenegotiation();
     const tcp = tcpOf(socket);
-    if (socket.isSessionReused()) return this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, false);
+    if (socket.isSessionReused()) return this.budget?.handshakeEnded(tcp, false);
     const leaf = socket.getPeerX509Certificate();
     // the presentation gets the leaf read here: a second read would lose the intermediates
     const presented = this.rt.state.verdicts.presentedOn(socket, (s) => presentedOn(s, this.chains, leaf));
     const chain = leaf?.issuerCertificate ? presented.chain() : [];
-    this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, chain.length >= MAX_CHAIN && longerThanRead(leaf!));
+    this.budget?.handshakeEnded(tcp, chain.length >= MAX_CHAIN && longerThanRead(leaf!));
     if (chain.length > 1) this.chains.remember(presented.leafFingerprint!()!, chain);
   }
 
