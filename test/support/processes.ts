@@ -21,7 +21,7 @@ export interface CertgateProcess {
  * Runs `certgate <command>` as its own process, as an operator would, and
  * waits for the line in its log that gives the address it listens on.
  */
-export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env: Record<string, string | undefined> = {}): Promise<CertgateProcess> {
+export function spawnCertgate(command: 'serve' | 'gateway' | 'decide', args: string[], env: Record<string, string | undefined> = {}): Promise<CertgateProcess> {
   const child = spawn(process.execPath, [CLI, command, '--port', '0', ...args], {
     // one process unless a test asks for workers (test/cluster/workers.test.ts does)
     env: { ...process.env, CERTGATE_ADMIN_KEY: ADMIN_KEY, CERTGATE_LOG_LEVEL: 'info', CERTGATE_WORKERS: '1', ...env },
@@ -40,7 +40,7 @@ export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env:
     child.once('exit', early);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /"url":"(https:\/\/[^"]+)"|Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      const match = /"url":"((?:https?:\/\/|unix:)[^"]+)"|Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       child.off('exit', early);
