@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // What the test suite needs beyond npm, set up when missing, so that `npm test` passes on a fresh machine by
 // itself (it runs as `pretest`; .ci/run runs it too):
-// - Debian's Chromium for the console's browser test (apt-get, when /usr/bin/chromium is absent and we are root);
+// - Debian's Chromium for the console's browser test, and curl, jq and openssl for the README's walkthrough
+//   (apt-get, when missing and we are root);
 // - a Python virtual environment with the official `openai` package for test/api/python-sdk.test.ts, made with
 //   pip from the machine's configured index or wheel mirror, and kept in node_modules/.cache/certgate-python.
 // A step that cannot be done is said on stderr and left to the test that needs it, which then fails saying why.
@@ -18,17 +19,23 @@ const CHROMIUM = process.env.CERTGATE_CHROMIUM ?? '/usr/bin/chromium';
 const say = (line) => process.stderr.write(`test-setup: ${line}\n`);
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
-export function ensureChromium() {
-  if (existsSync(CHROMIUM)) return true;
+/** A Debian package's program (a path, or a command on the PATH), installed with apt-get when missing and we are root. */
+function ensureDebianPackage(pkg, program, purpose) {
+  const present = () => (program.startsWith('/') ? existsSync(program) : has(program));
+  if (present()) return true;
   if (!has('apt-get') || process.getuid?.() !== 0) {
-    say(`Chromium is missing at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) for the console test`);
+    say(`${program} is missing: install Debian's package (apt-get install -y ${pkg}) for ${purpose}`);
     return false;
   }
-  say('installing Debian\'s chromium for the console test');
+  say(`installing Debian's ${pkg} for ${purpose}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const install = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
-  return Boolean(install && install.status === 0 && existsSync(CHROMIUM));
+  const install = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env });
+  return Boolean(install && install.status === 0 && present());
+}
+
+export function ensureChromium() {
+  return ensureDebianPackage('chromium', CHROMIUM, 'the console test');
 }
 
 /** The environment's python when it imports openai, else undefined. */
@@ -61,6 +68,8 @@ export function ensurePythonSdk() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureChromium();
+  // the README's walkthrough runs as written (test/package/readme.test.ts): it calls these
+  for (const tool of ['curl', 'jq', 'openssl']) ensureDebianPackage(tool, tool, "the README's walkthrough");
   try {
     say(`Python SDK ready: ${ensurePythonSdk()}`);
   } catch (err) {
