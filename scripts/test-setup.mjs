@@ -5,6 +5,7 @@
 // - Debian's nginx, HAProxy and Caddy for test/ingress, which runs the configurations in docs/ingress (same way);
 //   their own system services are kept from starting at install (a policy-rc.d that says no, for the install only):
 //   the tests start each as a child process on ports of their own, never the packages' services on 80/443;
+// - curl, jq and openssl for the README's walkthrough, which test/package/readme.test.ts runs as written;
 // - a Python virtual environment with the official `openai` package for test/api/python-sdk.test.ts, made with
 //   pip from the machine's configured index or wheel mirror, and kept in node_modules/.cache/certgate-python.
 // A step that cannot be done is said on stderr and left to the test that needs it, which then fails saying why.
@@ -92,6 +93,8 @@ export function ensurePythonSdk() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureChromium();
   ensureIngresses();
+  // the README's walkthrough runs as written (test/package/readme.test.ts): it calls these
+  ensureDebian(['curl', 'jq', 'openssl'], () => ['curl', 'jq', 'openssl'].every(has), "the README's walkthrough");
   try {
     say(`Python SDK ready: ${ensurePythonSdk()}`);
   } catch (err) {
