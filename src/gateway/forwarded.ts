@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 
 // Who the client is, as the upstream hears it: X-Forwarded-For, Forwarded (RFC 7239) and X-Forwarded-Proto, set by
 // the gateway. A client's own copies are claims anyone can make, so they are passed on only from a peer the operator
@@ -35,6 +35,14 @@ export interface Hop {
   readonly trusted: boolean;
   readonly forwardedFor: string;
   readonly forwarded: string;
+}
+
+/**
+ * A connection's peer address. Under a TLS socket it is read from the TCP socket beneath, where the first read (the
+ * handshake budget's, at accept) is kept: the TLS socket would ask the kernel again through its own wrap.
+ */
+export function peerAddress(socket: Socket): string | undefined {
+  return ((socket as Socket & { _parent?: Socket | null })._parent ?? socket).remoteAddress;
 }
 
 /** The hop of a connection from `remoteAddress` (Node's form: an IPv4 client on a dual-stack socket reads `::ffff:a.b.c.d`). */

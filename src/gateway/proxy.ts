@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList, Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { FORWARDING_HEADERS, hopFrom, type Hop } from './forwarded.js';
+import { FORWARDING_HEADERS, hopFrom, peerAddress, type Hop } from './forwarded.js';
 import { Pool } from './upstream-pool.js';
 
 // Headers that describe one hop, not the message: never forwarded either way (RFC 9110 §7.6.1).
@@ -273,7 +273,7 @@ export class Upstream {
   forward(req: IncomingMessage, res: ServerResponse, target: string, requestId: string, add: readonly string[] | undefined, done: Forwarded): void {
     const socket = req.socket;
     let hop = this.hops.get(socket);
-    if (!hop) this.hops.set(socket, (hop = hopFrom(socket.remoteAddress, this.trustedProxies)));
+    if (!hop) this.hops.set(socket, (hop = hopFrom(peerAddress(socket), this.trustedProxies)));
     const headers = requestHeaders(req.rawHeaders, this.drop, hop);
     if (add) for (let i = 0; i < add.length; i++) headers.push(add[i]!);
     headers.push('x-request-id', requestId);

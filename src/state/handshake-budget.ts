@@ -50,7 +50,8 @@ export class HandshakeBudget {
    * in flight counts against it too.
    */
   accept(address: string | undefined): 'free' | 'held' | 'refused' {
-    if (address === undefined) return 'free';
+    // no source charged yet (the ordinary case): nothing to look up
+    if (address === undefined || this.sources.size === 0) return 'free';
     const bucket = this.sources.get(sourceOf(address));
     if (!bucket) return 'free';
     if (this.refill(bucket) < 1) return 'refused';
