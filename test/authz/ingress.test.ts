@@ -259,6 +259,8 @@ for (const engine of engines) {
       await within(1000, async () => (await ask(decide.url, asIngress(undefined))).status === 200);
       const marked = await ask(decide.url, asIngress(undefined));
       assert.equal(marked.headers['x-certgate-would-refuse'], 'certificate_required');
+      // the terminated gateway is another process: it sees the change within the same bound
+      await within(1000, async () => (await ask(`http://127.0.0.1:${gatewayPort}`, { authorization: `Bearer ${key}` }, '/v1/echo')).status === 200);
       const through = await ask(`http://127.0.0.1:${gatewayPort}`, { authorization: `Bearer ${key}` }, '/v1/echo');
       assert.equal(through.status, 200);
       assert.equal(through.body.echo.headers['x-certgate-would-refuse'], 'certificate_required');

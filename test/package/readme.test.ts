@@ -67,6 +67,8 @@ const BLOCKS: Entry[] = [
   { section: 'Quick start', first: 'npm ci && npm start', skip: 'the install and the whole test suite themselves; `npm start` is `certgate serve`, which the walkthrough runs' },
   { section: 'Quick start', first: '// node quickstart.mjs', run: 'quickstart' },
   { section: 'Admin keys and permissions', first: 'curl -s http://127.0.0.1:8080/v1/organization/admin_api_keys', run: 'admin-key' },
+  { section: '`certgate decide`', first: 'certgate decide --port 8090 --ingress-secret-file', skip: 'a secret file at a system path; test/authz/ingress.test.ts and test/ingress/* run decide with these options' },
+  { section: '`certgate gateway --behind-ingress`', first: 'certgate gateway --behind-ingress', skip: 'a system socket path and a real upstream key; test/authz/ingress.test.ts and test/ingress/haproxy.test.ts run the terminated gateway' },
   { section: 'Management CLI', first: 'export OPENAI_BASE_URL=', skip: 'a reference card: placeholder ids (cert_01m8…) and sample output; every command is run by test/cli/manage.test.ts' },
   { section: 'Filters', first: 'curl -s -X PUT localhost:8080/v1/organization/certificates/$CERT/filter', run: 'filter' },
   { section: 'Filters', first: 'subject_alt_names.exists(s, s.type == URI', run: 'cel' },

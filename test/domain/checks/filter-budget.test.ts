@@ -91,9 +91,8 @@ describe('filters under a budget of work', () => {
     const filter = compileFilter('subject_alt_names.map(s, s.value + s.value).size() > 0');
     const first = filter.evaluate(maximal);
     assert.equal(first.ok, false);
-    const start = process.cpuUsage();
-    assert.deepEqual(filter.evaluate(maximal), first);
-    const used = process.cpuUsage(start);
-    assert.ok(used.user + used.system < 1000, `${used.user + used.system} µs`);
+    // the very result kept from the first time: an evaluation would make a new one (a CPU-time bound here was at the
+    // mercy of a garbage collection on a loaded machine)
+    assert.equal(filter.evaluate(maximal), first);
   });
 });
