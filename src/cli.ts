@@ -90,7 +90,10 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp(rest)) return io.out(GATEWAY_HELP), 0;
       const config = gatewayConfig(rest, process.env);
       if (config.workers > 1 && cluster.isPrimary) {
-        // one certificate for every worker, and the primary listens for the metrics of all of them
+        // one certificate for every worker, and the primary listens for the metrics of all of them; a port in use
+        // is found before the data directory gains a certificate
+        const { probePort } = await import('./commands/workers.js');
+        await probePort(config.host, config.port);
         const { prepareGateway } = await import('./commands/gateway-primary.js');
         const shared = await prepareGateway(config);
         return supervise(config, config.workers, shared.env, shared.close, shared.tls);

@@ -38,17 +38,13 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   if (!tls && config.tlsCert && config.tlsKey) {
     tls = { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
   } else if (!tls) {
-    const { saveGatewayCertificate, selfSignedLocalhost } = await import('../gateway/self-signed.js');
-    tls = await selfSignedLocalhost();
-    try {
-      caFile = saveGatewayCertificate(config.dataDir, tls.cert);
-    } catch (err) {
-      log.warn({ dataDir: config.dataDir, error: (err as Error).message }, 'could not write the generated certificate into the data directory');
-    }
-    log.warn(
-      { ca: caFile },
-      `no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only${caFile ? `; clients trust it with ca: ${caFile}` : ''}`,
-    );
+    // a port in use is found before the data directory gains a certificate
+    const [{ probePort }, { keptCertificate, keptCertificateLine }] = await Promise.all([import('./workers.js'), import('../gateway/self-signed.js')]);
+    await probePort(config.host, config.port);
+    const kept = await keptCertificate(config.dataDir);
+    tls = kept;
+    caFile = kept.certFile;
+    log.warn({ ca: caFile, key: kept.keyFile, made: kept.made, not_after: kept.notAfter.toISOString() }, keptCertificateLine(kept));
   }
   const rt = await openRuntime(config, options);
   // every anchor in force read (CRLs included) before the first client is taken: the first request is answered as
