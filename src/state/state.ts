@@ -2,7 +2,7 @@ import type { AdminKeyOwner, ProjectKeyOwner } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { Keys } from './keys.js';
 import type { OrganizationSnapshot } from './snapshot.js';
-import { anchorsUnchanged, Snapshots } from './snapshots.js';
+import { anchorsUnchanged, Snapshots, type SnapshotListener } from './snapshots.js';
 import { TrustAnchors } from './trust-anchors.js';
 import { Verdicts } from './verdicts.js';
 
@@ -57,6 +57,11 @@ export class State {
 
   stats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null } {
     return this.snapshots.stats(organizationId);
+  }
+
+  /** Every new snapshot of any organization this process holds, from now on (a local write's included): answers what stops it. */
+  onSnapshot(listener: SnapshotListener): () => void {
+    return this.snapshots.onSnapshot(listener);
   }
 
   /** After a write of this process (committed or not): the next read catches up. */
