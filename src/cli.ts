@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, WORKER_TLS_FROM_PRIMARY, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, gatewayConfig, serveConfig, verifyConfig } from './config.js';
+import { ConfigError, WORKER_TLS_FROM_PRIMARY, DECIDE_HELP, GATEWAY_HELP, SERVE_HELP, VERIFY_HELP, decideConfig, gatewayConfig, serveConfig, verifyConfig } from './config.js';
 import cluster from 'node:cluster';
 import { ApiError } from './domain/errors.js';
 import { StoreMissing, StoreTooNew } from './store/store.js';
@@ -63,6 +63,9 @@ async function workerTls(): Promise<{ cert: string; key: string } | undefined> {
   return tlsFromPrimary();
 }
 
+/** Where workers listen, for the primary's check of the port: none to check on a Unix socket (port 0 skips it). */
+const listener = (host: string, port: number, socket: string | undefined) => (socket ? { host, port: 0 } : { host, port });
+
 const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
 
 /** The exit status, or -1 for a server that keeps running until a signal. */
@@ -92,15 +95,29 @@ async function main(argv: string[]): Promise<number> {
       if (config.workers > 1 && cluster.isPrimary) {
         // one certificate for every worker, and the primary listens for the metrics of all of them; a port in use
         // is found before the data directory gains a certificate
-        const { probePort } = await import('./commands/workers.js');
-        await probePort(config.host, config.port);
+        const at = listener(config.host, config.port, config.ingress?.socket);
+        await (await import('./commands/workers.js')).probePort(at.host, at.port);
         const { prepareGateway } = await import('./commands/gateway-primary.js');
         const shared = await prepareGateway(config);
-        return supervise(config, config.workers, shared.env, shared.close, shared.tls);
+        return supervise(at, config.workers, shared.env, shared.close, shared.tls);
       }
       const { startGateway } = await import('./commands/gateway.js');
       const gateway = await startGateway(config, { tls: await workerTls() });
       onSignals(() => gateway.close());
+      return -1;
+    }
+    case 'decide': {
+      if (wantsHelp(rest)) return io.out(DECIDE_HELP), 0;
+      const config = decideConfig(rest, process.env);
+      if (config.workers > 1 && cluster.isPrimary) {
+        // the primary listens for the metrics of all workers, and clears a stale socket
+        const { prepareGateway } = await import('./commands/gateway-primary.js');
+        const shared = await prepareGateway(config);
+        return supervise(listener(config.host, config.port, config.ingress.socket), config.workers, shared.env, shared.close);
+      }
+      const { startDecisionService } = await import('./commands/decide.js');
+      const service = await startDecisionService(config);
+      onSignals(() => service.close());
       return -1;
     }
     case 'verify': {

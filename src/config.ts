@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
@@ -33,6 +34,8 @@ interface OptionSpec {
   readonly env: string;
   readonly fallback?: string;
   readonly help?: string;
+  /** a switch: given without a value (its variable: 1/true/yes or 0/false/no); read as 'true' or undefined */
+  readonly boolean?: true;
 }
 
 /** The options read, and for each the name of where its value came from, so that an error names what was typed. */
@@ -43,8 +46,8 @@ export function readOptions<K extends string>(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Options<K> {
-  const options: Record<string, { type: 'string' }> = {};
-  for (const spec of Object.values<OptionSpec>(specs)) options[spec.flag] = { type: 'string' };
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const spec of Object.values<OptionSpec>(specs)) options[spec.flag] = { type: spec.boolean ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
@@ -56,7 +59,11 @@ export function readOptions<K extends string>(
   for (const [key, spec] of Object.entries<OptionSpec>(specs)) {
     const fromFlag = values[spec.flag];
     const fromEnv = env[spec.env];
-    if (typeof fromFlag === 'string') {
+    if (spec.boolean) {
+      const on = fromFlag === true || (fromFlag === undefined && switchedOn(fromEnv, spec.env));
+      out[key as K] = on ? 'true' : undefined;
+      names[key as K] = fromFlag === true ? `--${spec.flag}` : fromEnv ? spec.env : `--${spec.flag} (${spec.env})`;
+    } else if (typeof fromFlag === 'string') {
       out[key as K] = fromFlag;
       names[key as K] = `--${spec.flag}`;
     } else if (fromEnv !== undefined && fromEnv !== '') {
@@ -68,6 +75,13 @@ export function readOptions<K extends string>(
     }
   }
   return Object.assign(out, { $name: names });
+}
+
+function switchedOn(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be 1/true/yes or 0/false/no, got ${JSON.stringify(value)}`);
 }
 
 /** --help for a command read with readOptions: each flag with its variable, default and purpose. */
@@ -217,6 +231,20 @@ export interface GatewayConfig {
   readonly workers: number;
   /** hostile TLS handshakes (failed after sending something, or a chain longer than read) one source may cost */
   readonly handshakeBudget: HandshakeBudgetOptions;
+  /** terminated mode (--behind-ingress): plain HTTP, the client's certificate read from the ingress's headers */
+  readonly ingress: IngressConfig | undefined;
+}
+
+/** Behind an ingress (certgate decide, gateway --behind-ingress): where the certificates are and how the ingress is known. */
+export interface IngressConfig {
+  /** lowercase header names */
+  readonly certHeader: string;
+  readonly chainHeader: string;
+  /** the shared secret the ingress sends in x-certgate-ingress-secret */
+  readonly secret: string | undefined;
+  /** the Unix socket listened on instead of host and port */
+  readonly socket: string | undefined;
+  readonly trustLoopback: boolean;
 }
 
 /** Headers a client-id header may not be: the ones the gateway or HTTP itself owns. */
@@ -225,17 +253,104 @@ const RESERVED_HEADERS = new Set([
   'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip',
 ]);
 
+/** Behind an ingress: the certificate headers, and how a request shows it came from the ingress. */
+export const ingressOptions = {
+  clientCertHeader: {
+    flag: 'client-cert-header',
+    env: 'CERTGATE_CLIENT_CERT_HEADER',
+    fallback: 'client-cert',
+    help: 'the header the ingress puts the client certificate in (may hold its chain too; RFC 9440, XFCC, URL-encoded or plain PEM, base64 DER: recognised from the value)',
+  },
+  clientChainHeader: { flag: 'client-chain-header', env: 'CERTGATE_CLIENT_CHAIN_HEADER', fallback: 'client-cert-chain', help: 'the header with further certificates (intermediates), if the ingress sends them' },
+  ingressSecretFile: {
+    flag: 'ingress-secret-file',
+    env: 'CERTGATE_INGRESS_SECRET_FILE',
+    help: 'a file holding the secret the ingress sends in x-certgate-ingress-secret on every request (or the secret itself in CERTGATE_INGRESS_SECRET)',
+  },
+  socket: { flag: 'socket', env: 'CERTGATE_SOCKET', help: 'listen on this Unix socket (mode 0660) instead of host and port: a request on it is from the ingress' },
+  trustLoopback: { flag: 'trust-loopback', env: 'CERTGATE_TRUST_LOOPBACK', boolean: true, help: 'a TCP peer on a loopback address is the ingress' },
+} as const;
+
+/** The secret itself, for deployments that hand secrets over in the environment (never a flag: ps shows those). */
+export const INGRESS_SECRET_ENV = 'CERTGATE_INGRESS_SECRET';
+
+function headerName(value: string, name: string, taken: ReadonlySet<string>): string {
+  const lower = value.toLowerCase();
+  if (!/^[a-z0-9!#$%&'*+.^`|~-]+$/.test(lower) || taken.has(lower)) {
+    throw new ConfigError(`${name} must be a header name without an underscore that is not already certgate's or HTTP's, got ${JSON.stringify(value)}`);
+  }
+  return lower;
+}
+
+function ingressSecret(o: Options<keyof typeof ingressOptions>, env: NodeJS.ProcessEnv): string | undefined {
+  const fromEnv = env[INGRESS_SECRET_ENV] || undefined;
+  if (o.ingressSecretFile && fromEnv) throw new ConfigError(`${o.$name.ingressSecretFile} and ${INGRESS_SECRET_ENV} both give the ingress secret: set one`);
+  let secret = fromEnv;
+  if (o.ingressSecretFile) {
+    try {
+      secret = readFileSync(o.ingressSecretFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`cannot read the ingress secret file (${o.$name.ingressSecretFile}) ${JSON.stringify(o.ingressSecretFile)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (secret === undefined) return undefined;
+  const from = o.ingressSecretFile ? `the ingress secret in ${o.$name.ingressSecretFile}` : INGRESS_SECRET_ENV;
+  // it travels in a header: visible ASCII only, and long enough not to be guessed
+  if (!/^[\x21-\x7e]{16,1024}$/.test(secret)) throw new ConfigError(`${from} must be 16 to 1024 visible ASCII characters (no spaces)`);
+  return secret;
+}
+
+/** Behind an ingress, at least one way to know the ingress, and header names that are not someone else's. */
+function ingressConfig(o: Options<keyof typeof ingressOptions>, env: NodeJS.ProcessEnv, clientIdHeader: string | undefined): IngressConfig {
+  // an ingress such as Envoy may well pass the certificate in x-forwarded-client-cert: certgate reads it, then sets its own
+  const taken = new Set([...RESERVED_HEADERS, 'x-certgate-ingress-secret', ...(clientIdHeader ? [clientIdHeader] : [])]);
+  taken.delete('x-forwarded-client-cert');
+  const certHeader = headerName(o.clientCertHeader!, o.$name.clientCertHeader, taken);
+  const chainHeader = headerName(o.clientChainHeader!, o.$name.clientChainHeader, taken);
+  if (certHeader === chainHeader) throw new ConfigError(`${o.$name.clientCertHeader} and ${o.$name.clientChainHeader} must be two different headers`);
+  const secret = ingressSecret(o, env);
+  const trustLoopback = o.trustLoopback === 'true';
+  if (o.socket && trustLoopback) throw new ConfigError(`${o.$name.trustLoopback} is for a TCP listener; with ${o.$name.socket} there is no TCP peer`);
+  if (!secret && !o.socket && !trustLoopback) {
+    throw new ConfigError(
+      `behind an ingress, certgate must know requests come from it: set --ingress-secret-file (or ${INGRESS_SECRET_ENV}), --socket, or --trust-loopback`,
+    );
+  }
+  return { certHeader, chainHeader, secret, socket: o.socket || undefined, trustLoopback };
+}
+
+function clientIdHeaderOf(o: Options<'clientIdHeader' | 'clientIdFrom'>): { readonly name: string; readonly from: ClientIdSource } | undefined {
+  if (!o.clientIdHeader) return undefined;
+  const name = o.clientIdHeader.toLowerCase();
+  // no underscore: CGI-style upstreams would read it as its dashed twin, which any client can send
+  if (!/^[a-z0-9!#$%&'*+.^`|~-]+$/.test(name) || RESERVED_HEADERS.has(name)) {
+    throw new ConfigError(`${o.$name.clientIdHeader} must be a header name without an underscore that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
+  }
+  if (!CLIENT_ID_SOURCES.includes(o.clientIdFrom as ClientIdSource)) {
+    throw new ConfigError(`${o.$name.clientIdFrom} must be one of ${CLIENT_ID_SOURCES.join(', ')}, got ${JSON.stringify(o.clientIdFrom)}`);
+  }
+  return { name, from: o.clientIdFrom as ClientIdSource };
+}
+
+const clientIdOptions = {
+  clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER', help: 'one more header carrying the verified client\'s id upstream (e.g. x-mtls-client-id)' },
+  clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint', help: `what that header carries: ${CLIENT_ID_SOURCES.join(', ')}` },
+} as const;
+
+const metricsOptions = {
+  metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT', help: 'serve GET /metrics over plain HTTP on this port, without authentication (off when unset)' },
+  metricsHost: { flag: 'metrics-host', env: 'CERTGATE_METRICS_HOST', fallback: '127.0.0.1', help: 'address of the metrics listener: keep it private' },
+} as const;
+
 export const gatewayOptions = {
   host: { flag: 'host', env: 'CERTGATE_GATEWAY_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
   port: { flag: 'port', env: 'CERTGATE_GATEWAY_PORT', fallback: '8443', help: 'port to listen on (0: any free port)' },
   upstreamUrl: { flag: 'upstream-url', env: 'CERTGATE_UPSTREAM_URL', help: 'required: the OpenAI-compatible API to forward admitted requests to' },
   upstreamApiKey: { flag: 'upstream-api-key', env: 'CERTGATE_UPSTREAM_API_KEY', help: 'bearer key sent upstream in place of the client\'s' },
   ...tlsOptions,
-  clientIdHeader: { flag: 'client-id-header', env: 'CERTGATE_CLIENT_ID_HEADER', help: 'one more header carrying the verified client\'s id upstream (e.g. x-mtls-client-id)' },
-  clientIdFrom: { flag: 'client-id-from', env: 'CERTGATE_CLIENT_ID_FROM', fallback: 'fingerprint', help: `what that header carries: ${CLIENT_ID_SOURCES.join(', ')}` },
+  ...clientIdOptions,
   trustedProxies: { flag: 'trusted-proxies', env: 'CERTGATE_TRUSTED_PROXIES', help: 'comma-separated addresses and CIDR ranges of peers whose X-Forwarded-For/Forwarded are kept and appended to (others\' are replaced)' },
-  metricsPort: { flag: 'metrics-port', env: 'CERTGATE_METRICS_PORT', help: 'serve GET /metrics over plain HTTP on this port, without authentication (off when unset)' },
-  metricsHost: { flag: 'metrics-host', env: 'CERTGATE_METRICS_HOST', fallback: '127.0.0.1', help: 'address of the metrics listener: keep it private' },
+  ...metricsOptions,
   tlsRatePerSource: {
     flag: 'tls-rate-per-source',
     env: 'CERTGATE_TLS_RATE_PER_SOURCE',
@@ -243,6 +358,13 @@ export const gatewayOptions = {
     help: 'failed or over-long TLS handshakes per second one address (IPv6: one /64) may cost before its new connections are closed (0: no limit)',
   },
   tlsBurstPerSource: { flag: 'tls-burst-per-source', env: 'CERTGATE_TLS_BURST_PER_SOURCE', fallback: String(DEFAULT_HANDSHAKE_BUDGET.burst), help: 'how many of those one address may cost at once' },
+  behindIngress: {
+    flag: 'behind-ingress',
+    env: 'CERTGATE_BEHIND_INGRESS',
+    boolean: true,
+    help: 'terminated mode: plain HTTP behind an ingress that terminates TLS, the client certificate read from its headers (options below)',
+  },
+  ...ingressOptions,
   ...storeOptions,
   ...connectionOptions,
   ...expiryOptions,
@@ -266,18 +388,13 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
   }
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new ConfigError(`${o.$name.upstreamUrl} must be an http or https URL`);
   const tls = tlsFiles(o);
-  let clientIdHeader: GatewayConfig['clientIdHeader'];
-  if (o.clientIdHeader) {
-    const name = o.clientIdHeader.toLowerCase();
-    // no underscore: CGI-style upstreams would read it as its dashed twin, which any client can send
-    if (!/^[a-z0-9!#$%&'*+.^`|~-]+$/.test(name) || RESERVED_HEADERS.has(name)) {
-      throw new ConfigError(`${o.$name.clientIdHeader} must be a header name without an underscore that is not already certgate's or HTTP's, got ${JSON.stringify(o.clientIdHeader)}`);
-    }
-    if (!CLIENT_ID_SOURCES.includes(o.clientIdFrom as ClientIdSource)) {
-      throw new ConfigError(`${o.$name.clientIdFrom} must be one of ${CLIENT_ID_SOURCES.join(', ')}, got ${JSON.stringify(o.clientIdFrom)}`);
-    }
-    clientIdHeader = { name, from: o.clientIdFrom as ClientIdSource };
+  const clientIdHeader = clientIdHeaderOf(o);
+  const behindIngress = o.behindIngress === 'true';
+  if (behindIngress && tls.tlsCert) throw new ConfigError(`${o.$name.tlsCert} and ${o.$name.tlsKey} are not used with ${o.$name.behindIngress}: the ingress terminates TLS`);
+  if (!behindIngress && (o.socket || o.trustLoopback || o.ingressSecretFile || env[INGRESS_SECRET_ENV])) {
+    throw new ConfigError(`--socket, --trust-loopback and the ingress secret are for a gateway behind an ingress: add --behind-ingress`);
   }
+  const ingress = behindIngress ? ingressConfig(o, env, clientIdHeader?.name) : undefined;
   if (o.trustedProxies) {
     try {
       parseTrustedProxies(o.trustedProxies);
@@ -302,6 +419,60 @@ export function gatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
     workers: workerCount(o.workers, o.$name.workers),
     handshakeBudget: { ratePerSecond: perSecond(o.tlsRatePerSource, o.$name.tlsRatePerSource), burst: burst(o.tlsBurstPerSource, o.$name.tlsBurstPerSource) },
+    ingress,
+  };
+}
+
+export interface DecideConfig {
+  readonly limits: ConnectionLimits;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: string;
+  readonly clientIdHeader: { readonly name: string; readonly from: ClientIdSource } | undefined;
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly expiryWarningDays: number;
+  readonly workers: number;
+  readonly ingress: IngressConfig;
+}
+
+export const decideOptions = {
+  host: { flag: 'host', env: 'CERTGATE_DECIDE_HOST', fallback: '127.0.0.1', help: 'address to listen on' },
+  port: { flag: 'port', env: 'CERTGATE_DECIDE_PORT', fallback: '8090', help: 'port to listen on (0: any free port)' },
+  ...ingressOptions,
+  ...clientIdOptions,
+  ...metricsOptions,
+  ...storeOptions,
+  headersTimeout: connectionOptions.headersTimeout,
+  requestTimeout: connectionOptions.requestTimeout,
+  idleTimeout: connectionOptions.idleTimeout,
+  maxConnections: connectionOptions.maxConnections,
+  ...expiryOptions,
+  ...workerOptions,
+} as const;
+
+export const DECIDE_HELP = optionsHelp(
+  'certgate decide [options]',
+  "Runs the decision service for an ingress's forward-auth (nginx auth_request, Caddy forward_auth, Envoy ext_authz,\nTraefik ForwardAuth): each request is judged on its Authorization and the certificate headers the ingress adds;\n200 with the identity headers to copy upstream, or OpenAI's refusal (also in x-certgate-status and x-certgate-error).",
+  decideOptions,
+);
+
+export function decideConfig(argv: readonly string[], env: NodeJS.ProcessEnv): DecideConfig {
+  const o = readOptions(decideOptions, argv, env);
+  const clientIdHeader = clientIdHeaderOf(o);
+  return {
+    limits: connectionLimits({ ...o, handshakeTimeout: connectionOptions.handshakeTimeout.fallback, $name: { ...o.$name, handshakeTimeout: '' } }),
+    host: o.host!,
+    port: parsePort(o.port, o.$name.port),
+    dataDir: o.dataDir!,
+    databaseUrl: o.databaseUrl,
+    logLevel: o.logLevel!,
+    clientIdHeader,
+    metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost!, port: parsePort(o.metricsPort, o.$name.metricsPort) },
+    expiryWarningDays: warningDays(o.expiryWarningDays, o.$name.expiryWarningDays),
+    workers: workerCount(o.workers, o.$name.workers),
+    ingress: ingressConfig(o, env, clientIdHeader?.name),
   };
 }
 

@@ -74,7 +74,10 @@ const OFFICIAL =
   ['direct', 'certgate', 'nginx'].every((t) => settings.targets.includes(t));
 const RESULTS = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench', OFFICIAL ? 'results' : 'work/results');
 
-type Target = 'direct' | 'certgate' | 'nginx';
+type Target = 'direct' | 'certgate' | 'nginx' | 'baseline';
+// BENCH_BASELINE_CLI: an earlier build's cli.js, run as one more target in the same rounds (same data, same core),
+// so that a change is compared with what it replaces side by side, interleaved, per CPU-second.
+const BASELINE_CLI = process.env.BENCH_BASELINE_CLI;
 
 interface Endpoint {
   readonly port: number;
@@ -126,12 +129,12 @@ async function main(): Promise<void> {
     if (process.env.BENCH_CERTGATE_CLI) log(`certgate from ${certgateCli}`);
     const profDir = join(ROOT, 'bench', 'work', 'prof');
     if (settings.cpuProfile) mkdirSync(profDir, { recursive: true });
-    const certgate = procs.start(
-      'certgate gateway',
+    const startCertgate = (name: string, cli: string, port: number) => procs.start(
+      name,
       process.execPath,
       [
         ...(settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
-        certgateCli,
+        cli,
         'gateway',
         '--upstream-url',
         `http://127.0.0.1:${upstreamPort}`,
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
         '--host',
         '127.0.0.1',
         '--port',
-        String(certgatePort),
+        String(port),
         '--tls-cert',
         file('server.pem'),
         '--tls-key',
@@ -153,8 +156,12 @@ async function main(): Promise<void> {
         String(WORKERS),
         ...(FULL ? ['--client-id-header', 'x-mtls-client-id', '--client-id-from', 'san-dns'] : []),
       ],
-      { cpus: place.pinned ? place.serverCpus : undefined, logFile: file('certgate.log') },
+      { cpus: place.pinned ? place.serverCpus : undefined, logFile: file(`${name.replace(/ /g, '-')}.log`) },
     );
+    const certgate = startCertgate('certgate gateway', certgateCli, certgatePort);
+    const baselinePort = BASELINE_CLI ? await freePort() : 0;
+    if (BASELINE_CLI) log(`baseline certgate from ${BASELINE_CLI}`);
+    const baseline = BASELINE_CLI ? startCertgate('baseline gateway', BASELINE_CLI, baselinePort) : undefined;
 
     mkdirSync(file('nginx'));
     writeFileSync(
@@ -171,6 +178,7 @@ async function main(): Promise<void> {
     const withCert = { ca: caPem, cert: client.pem, key: client.keyPem };
     const auth = { authorization: `Bearer ${seeded.projectKey}` };
     await waitFor('certgate gateway', 10_000, async () => (await get({ port: certgatePort, path: '/healthz', tls: { ca: caPem } })).status === 200);
+    if (baseline) await waitFor('baseline gateway', 10_000, async () => (await get({ port: baselinePort, path: '/healthz', tls: { ca: caPem } })).status === 200);
     await waitFor('nginx', 10_000, async () => (await get({ port: nginxPort, path: '/v1/models', headers: auth, tls: withCert })).status === 200);
 
     // ---- both proxies enforce mTLS and forward to the same upstream ----
@@ -179,6 +187,7 @@ async function main(): Promise<void> {
     for (const [name, port] of [
       ['certgate', certgatePort],
       ['nginx', nginxPort],
+      ...(baseline ? ([['baseline', baselinePort]] as const) : []),
     ] as const) {
       const good = await get({ port, path: '/v1/models', headers: auth, tls: withCert });
       const refused = async (tlsOptions: { ca: string; cert?: string; key?: string }, headers = auth) => {
@@ -208,6 +217,7 @@ async function main(): Promise<void> {
       direct: { port: upstreamPort, tls: false, watch: () => [upstream.pid!] },
       certgate: { port: certgatePort, tls: true, watch: () => withChildren(certgate.pid!) },
       nginx: { port: nginxPort, tls: true, watch: () => withChildren(nginx.pid!) },
+      baseline: { port: baselinePort, tls: true, watch: () => (baseline ? withChildren(baseline.pid!) : []) },
     };
     const run = (target: Target, mode: LoadMode, connections: number, warmupMs: number, durationMs: number): Promise<Measured> => {
       const e = endpoints[target];
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
       };
       const watch: Record<string, () => readonly number[]> = { server: e.watch };
       if (target !== 'direct') watch.upstream = endpoints.direct.watch;
-      const alive = () => [upstream, certgate, nginx].every((c) => c.exitCode === null && c.signalCode === null);
+      const alive = () => [upstream, certgate, nginx, ...(baseline ? [baseline] : [])].every((c) => c.exitCode === null && c.signalCode === null);
       return measureSteady(spec, { cpus: place.pinned ? place.clientCpus : undefined, watch, procs, alive }).then((m) => {
         log(
           `${spec.label}: ${int(m.rps)} req/s, p50 ${ms(m.latencyUs.p50)} ms, p99 ${ms(m.latencyUs.p99)} ms, errors ${m.errors}, ` +
@@ -240,7 +250,10 @@ async function main(): Promise<void> {
     const runs: Record<Phase, Partial<Record<Target, Measured[]>>> = { handshake: {}, keepalive: {}, latency: {} };
     const add = (phase: Phase, target: Target, m: Measured) => (runs[phase][target] ??= []).push(m);
     for (let round = 0; round < settings.rounds; round++) {
-      const proxies = (round % 2 === 0 ? ['certgate', 'nginx'] : ['nginx', 'certgate']).filter((t) => settings.targets.includes(t)) as Target[];
+      const order: Target[] = baseline ? (['certgate', 'baseline', 'nginx'] as Target[]) : ['certgate', 'nginx'];
+      // with a baseline the order rotates (each target first once every three rounds), else it alternates
+      const rotated = baseline ? [...order.slice(round % 3), ...order.slice(0, round % 3)] : round % 2 === 0 ? order : [...order].reverse();
+      const proxies = rotated.filter((t) => t === 'baseline' || settings.targets.includes(t));
       const all = settings.targets.includes('direct') ? (['direct', ...proxies] as Target[]) : proxies;
       const on = (phase: Phase) => settings.phases.includes(phase);
       log(`round ${round + 1}/${settings.rounds}`);
@@ -276,6 +289,21 @@ async function main(): Promise<void> {
         keepalive: { certgate: eff('keepalive', 'certgate'), nginx: eff('keepalive', 'nginx') },
       },
     };
+    const baselineFigures = baseline
+      ? {
+          cli: BASELINE_CLI,
+          requestsPerProxyCpuSecond: { handshake: eff('handshake', 'baseline'), keepalive: eff('keepalive', 'baseline') },
+          requestsPerSecond: { handshake: rps('handshake', 'baseline'), keepalive: rps('keepalive', 'baseline') },
+          thisBuildOverBaselinePerCpu: {
+            handshake: ratio(eff('handshake', 'certgate'), eff('handshake', 'baseline')),
+            keepalive: ratio(eff('keepalive', 'certgate'), eff('keepalive', 'baseline')),
+          },
+          thisBuildOverBaselineRate: {
+            handshake: ratio(rps('handshake', 'certgate'), rps('handshake', 'baseline')),
+            keepalive: ratio(rps('keepalive', 'certgate'), rps('keepalive', 'baseline')),
+          },
+        }
+      : null;
     const ratios = {
       handshake: ratio(figures.handshakesPerSecond.certgate, figures.handshakesPerSecond.nginx),
       keepalive: ratio(figures.keepAliveRequestsPerSecond.certgate, figures.keepAliveRequestsPerSecond.nginx),
@@ -310,11 +338,12 @@ async function main(): Promise<void> {
       figures,
       ratios,
       targets,
+      baseline: baselineFigures,
       runs,
     };
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(join(RESULTS, `${NAME}.json`), JSON.stringify(report, null, 2) + '\n');
-    writeFileSync(join(RESULTS, `${NAME}.md`), markdown(report, figures, ratios, targets, machineInfo, place.pinned));
+    writeFileSync(join(RESULTS, `${NAME}.md`), markdown(report, figures, ratios, targets, machineInfo, place.pinned, baselineFigures));
     writeFileSync(join(RESULTS, `${NAME}.svg`), svgChart(gatewayChart(figures, ratios, machineInfo)));
     log(`wrote ${join(RESULTS, `${NAME}.json`)}, ${NAME}.md and ${NAME}.svg`);
     log(
@@ -324,7 +353,7 @@ async function main(): Promise<void> {
     );
   } catch (err) {
     if (procs.isStopping) return;
-    for (const name of ['upstream.log', 'certgate.log', 'nginx/stdout.log', 'nginx/error.log']) {
+    for (const name of ['upstream.log', 'certgate-gateway.log', 'baseline-gateway.log', 'nginx/stdout.log', 'nginx/error.log']) {
       try {
         const text = readFileSync(file(name), 'utf8').trim();
         if (text) log(`--- ${name} (last lines) ---\n${text.split('\n').slice(-15).join('\n')}`);
@@ -370,6 +399,7 @@ function markdown(
   t: Record<string, boolean>,
   m: Record<string, string | number>,
   pinned: boolean,
+  b: any = null,
 ): string {
   const yes = (b: boolean) => (b ? 'met' : '**not met**');
   const existing = (() => {
@@ -423,7 +453,18 @@ generator/upstream side was the limit):
     f.requestsPerProxyCpuSecond.keepalive.nginx,
   )} | ${r.keepalivePerProxyCpu} |
 
-Sanity checks before measuring (status codes): ${Object.entries(report.sanity)
+${
+    b
+      ? `This build against a baseline build (\`${b.cli}\`), measured in the same rounds, same data and core:
+
+| | baseline req per CPU-s | this build req per CPU-s | this / baseline per CPU-s | baseline req/s | this build req/s | this / baseline rate |
+|---|---:|---:|---:|---:|---:|---:|
+| handshake | ${int(b.requestsPerProxyCpuSecond.handshake)} | ${int(f.requestsPerProxyCpuSecond.handshake.certgate)} | ${b.thisBuildOverBaselinePerCpu.handshake} | ${int(b.requestsPerSecond.handshake)} | ${int(f.handshakesPerSecond.certgate)} | ${b.thisBuildOverBaselineRate.handshake} |
+| keep-alive | ${int(b.requestsPerProxyCpuSecond.keepalive)} | ${int(f.requestsPerProxyCpuSecond.keepalive.certgate)} | ${b.thisBuildOverBaselinePerCpu.keepalive} | ${int(b.requestsPerSecond.keepalive)} | ${int(f.keepAliveRequestsPerSecond.certgate)} | ${b.thisBuildOverBaselineRate.keepalive} |
+
+`
+      : ''
+  }Sanity checks before measuring (status codes): ${Object.entries(report.sanity)
     .map(([name, s]) => `${name} ${JSON.stringify(s)}`)
     .join('; ')}.
 

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { WORKER_TLS_FROM_PRIMARY, type GatewayConfig } from '../config.js';
+import { WORKER_TLS_FROM_PRIMARY, type GatewayConfig, type IngressConfig } from '../config.js';
 import { listenError } from '../http/listen-error.js';
 import type { WorkerTls } from './workers.js';
 
@@ -10,11 +10,15 @@ import type { WorkerTls } from './workers.js';
  * What a gateway's primary does for its workers (--workers N): reads (or makes, once) the self-signed certificate
  * they all serve, when none is configured, and listens for the metrics of all of them.
  */
-export async function prepareGateway(config: GatewayConfig): Promise<{ env: Record<string, string>; tls: WorkerTls | undefined; close(): Promise<void> }> {
+export async function prepareGateway(
+  config: Pick<GatewayConfig, 'logLevel' | 'dataDir' | 'metrics'> & { tlsCert?: string | undefined; tlsKey?: string | undefined; ingress: IngressConfig | undefined },
+): Promise<{ env: Record<string, string>; tls: WorkerTls | undefined; close(): Promise<void> }> {
   const log = pino({ level: config.logLevel });
   const env: Record<string, string> = {};
   let shared: WorkerTls | undefined;
-  if (!(config.tlsCert && config.tlsKey)) {
+  // behind an ingress (decide, gateway --behind-ingress) there is no certificate to make, and a stale socket to clear
+  if (config.ingress?.socket) await (await import('./ingress.js')).freeSocket(config.ingress.socket);
+  if (!config.ingress && !(config.tlsCert && config.tlsKey)) {
     const { keptCertificate, keptCertificateLine } = await import('../gateway/self-signed.js');
     const kept = await keptCertificate(config.dataDir);
     log.warn({ ca: kept.certFile, key: kept.keyFile, made: kept.made, not_after: kept.notAfter.toISOString() }, keptCertificateLine(kept));

@@ -4,6 +4,8 @@ import type { GatewayConfig } from '../config.js';
 import { parseTrustedProxies } from '../gateway/forwarded.js';
 import { Gateway } from '../gateway/server.js';
 import { startLine } from './start-line.js';
+import { IngressFront } from '../authz/front.js';
+import { freeSocket, ingressFrontOptions, ingressLine } from './ingress.js';
 import { listenError } from '../http/listen-error.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { MetricsListener } from '../metrics/listener.js';
@@ -21,7 +23,8 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-async function warmAnchors(rt: Runtime): Promise<void> {
+/** Reads every anchor in force (CRLs included) of every organization, before the first request. */
+export async function warmAnchors(rt: Runtime): Promise<void> {
   for (const organizationId of await rt.store.organizationIds()) await rt.anchors.warm(await rt.snapshot(organizationId));
 }
 
@@ -30,7 +33,10 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   const log = pino({ level: options.quiet ? 'silent' : config.logLevel });
   let tls = options.tls;
   let caFile: string | undefined;
-  if (!tls && config.tlsCert && config.tlsKey) {
+  if (config.ingress) {
+    // behind an ingress: plain HTTP, no certificate of its own
+    tls = undefined;
+  } else if (!tls && config.tlsCert && config.tlsKey) {
     tls = { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
   } else if (!tls) {
     // a port in use is found before the data directory gains a certificate
@@ -69,10 +75,14 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     // with --workers, the primary listens for the metrics of all of them
     if (!isWorker()) metrics = new MetricsListener(registry, config.metrics.host, config.metrics.port);
   }
+  // with --workers the primary made way for the socket before forking (the socket it then listens on is live)
+  if (config.ingress?.socket && !isWorker()) await freeSocket(config.ingress.socket);
   const gateway = new Gateway(rt, {
     host: config.host,
     port: config.port,
-    tls,
+    socket: config.ingress?.socket,
+    ...(tls ? { tls } : {}),
+    ...(config.ingress ? { ingress: new IngressFront(rt, ingressFrontOptions(config.ingress)) } : {}),
     upstreamUrl: config.upstreamUrl,
     upstreamApiKey: config.upstreamApiKey,
     log: (entry) => log.info(entry),
@@ -98,7 +108,11 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
     await rt.close();
     throw listenError(err, config.host, config.port);
   }
-  log.info(startLine(config, url, { upstream: new URL(config.upstreamUrl).origin, ...(metricsUrl ? { metrics: metricsUrl } : {}), ...(caFile ? { ca: caFile } : {}) }), caFile ? `gateway listening; its certificate for clients' ca is ${caFile}` : 'gateway listening');
+  const mode = config.ingress ? { behindIngress: true, ...ingressLine(config.ingress) } : {};
+  log.info(
+    startLine(config, url, { upstream: new URL(config.upstreamUrl).origin, ...mode, ...(metricsUrl ? { metrics: metricsUrl } : {}), ...(caFile ? { ca: caFile } : {}) }),
+    caFile ? `gateway listening; its certificate for clients' ca is ${caFile}` : config.ingress ? 'gateway listening behind an ingress (plain HTTP)' : 'gateway listening',
+  );
   return {
     url,
     metricsUrl,

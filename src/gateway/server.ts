@@ -1,34 +1,38 @@
 import type { X509Certificate } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import { chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Verdict } from '../domain/checks/client.js';
 import { ApiError } from '../domain/errors.js';
 import { ORGANIZATION_SCOPE } from '../domain/model.js';
-import { CERTIFICATE_ID_HEADER, clientId, forwardedClientCert, FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, type ClientIdSource } from '../domain/identity.js';
+import type { ClientIdSource } from '../domain/identity.js';
 import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
-import { NONE } from '../metrics/decisions.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
-import { admitRequest, type Presented } from '../services/admission.js';
+import type { Presented } from '../services/admission.js';
+import type { IngressFront } from '../authz/front.js';
 import { DEFAULT_HANDSHAKE_BUDGET, HandshakeBudget, type HandshakeBudgetOptions } from '../state/handshake-budget.js';
 import { SessionChains } from '../state/session-chains.js';
-import { TrafficRecorder } from '../state/traffic.js';
 import type { BlockList } from 'node:net';
+import { Admissions, identityHeaderNames, pathOf } from './admissions.js';
 import { failureReason, firstRawHeader, Upstream } from './proxy.js';
 import { originTarget } from './target.js';
 
-/** Set upstream on a request let through in observe mode: the code enforcing would have answered. */
-export const WOULD_REFUSE_HEADER = 'x-certgate-would-refuse';
+export { WOULD_REFUSE_HEADER } from './admissions.js';
 
 export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
-  readonly tls: { readonly cert: string; readonly key: string };
+  /** a Unix socket to listen on instead of host and port (behind an ingress) */
+  readonly socket?: string | undefined;
+  /** the server's certificate; absent behind an ingress (`ingress`) */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** terminated mode (gateway --behind-ingress): plain HTTP, the client's certificate read from the ingress's headers */
+  readonly ingress?: IngressFront;
   readonly upstreamUrl: string;
   readonly upstreamApiKey: string | undefined;
   /** told of each refusal (never a key, header or certificate) */
@@ -97,88 +101,93 @@ function presentedOn(socket: TLSSocket, chains: SessionChains, read: X509Certifi
   };
 }
 
-/** A target's path for a log line: never its query (keys travel there), nor an absolute form's authority. */
-function pathOf(target: string): string | undefined {
-  if (target.charCodeAt(0) !== 0x2f) return undefined;
-  const query = target.indexOf('?');
-  return query === -1 ? target : target.slice(0, query);
-}
+/** The TCP connection under a TLS socket: the one the handshake budget accepted. */
+const tcpOf = (socket: TLSSocket): Socket => (socket as TLSSocket & { _parent?: Socket })._parent ?? socket;
 
-/** The TCP connection under a TLS socket (where the source address is kept once the TLS socket has failed). */
-type Accepted = Socket & { [sourceAddress]?: string | undefined; [heldToken]?: boolean };
-const sourceAddress = Symbol('certgate.sourceAddress');
-const heldToken = Symbol('certgate.heldToken');
-const tcpOf = (socket: TLSSocket) => ((socket as TLSSocket & { _parent?: Accepted })._parent ?? (socket as Accepted)) as Accepted;
+/** Headers an ingress's certificate headers may take beyond the 16 KiB every request has (the bound of forwarded-certificates.ts). */
+const INGRESS_HEADER_ALLOWANCE = 64 * 1024;
 
-/** The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest. */
+/**
+ * The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest.
+ * Over TLS, the client's chain is read from the handshake; behind an ingress (`ingress`), on plain HTTP, from the
+ * ingress's headers, and the rest is the same.
+ */
 export class Gateway {
   private readonly upstream: Upstream;
-  private readonly traffic: TrafficRecorder;
+  private readonly admissions: Admissions;
   private readonly chains: SessionChains;
   private readonly budget: HandshakeBudget | undefined;
+  private readonly ingress: IngressFront | undefined;
   readonly server: Server;
 
   constructor(
     private readonly rt: Runtime,
     private readonly options: GatewayOptions,
   ) {
+    this.ingress = options.ingress;
     this.upstream = new Upstream({
       url: options.upstreamUrl,
       apiKey: options.upstreamApiKey,
-      owned: [FORWARDED_CLIENT_CERT, PROJECT_ID_HEADER, CERTIFICATE_ID_HEADER, WOULD_REFUSE_HEADER, ...(options.clientIdHeader ? [options.clientIdHeader.name] : [])],
+      // behind an ingress, its secret and certificate headers are certgate's alone too
+      owned: [...identityHeaderNames(options.clientIdHeader), ...(this.ingress?.consumedHeaders ?? [])],
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     });
-    this.traffic = new TrafficRecorder(rt.store, () => rt.nowSeconds());
+    this.admissions = new Admissions(rt, { log: options.log, metrics: options.metrics, clientIdHeader: options.clientIdHeader });
     const limits = options.limits ?? DEFAULT_LIMITS;
-    this.server = createServer(
-      {
-        ...serverOptions(limits),
-        handshakeTimeout: limits.handshakeTimeoutMs,
-        cert: options.tls.cert,
-        key: options.tls.key,
-        // Ask for a client certificate but do not demand one at the handshake:
-        // whether one is needed depends on the request's key and scope.
-        requestCert: true,
-        rejectUnauthorized: false,
-        minVersion: 'TLSv1.2',
-        // sessions resume (TLS 1.3 and 1.2 tickets) and are judged on the chain of their full handshake (SessionChains)
-      },
-      (req, res) => {
-        const requestId = newRequestId();
-        this.handle(req, res, requestId).catch((err) => this.fail(res, err, requestId));
-      },
-    );
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      const requestId = newRequestId();
+      this.handle(req, res, requestId).catch((err) => this.fail(res, err, requestId));
+    };
+    if (this.ingress) {
+      this.server = createHttpServer({ ...serverOptions(limits), maxHeaderSize: serverOptions(limits).maxHeaderSize + INGRESS_HEADER_ALLOWANCE }, onRequest);
+    } else {
+      if (!options.tls) throw new Error('a TLS gateway needs its certificate and key');
+      this.server = createServer(
+        {
+          ...serverOptions(limits),
+          handshakeTimeout: limits.handshakeTimeoutMs,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          // Ask for a client certificate but do not demand one at the handshake:
+          // whether one is needed depends on the request's key and scope.
+          requestCert: true,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2',
+          // sessions resume (TLS 1.3 and 1.2 tickets) and are judged on the chain of their full handshake (SessionChains)
+        },
+        onRequest,
+      );
+    }
     // Expect: 100-continue is answered here, never forwarded: 100 Continue only once the request is admitted
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const requestId = newRequestId();
       this.handle(req, res, requestId, true).catch((err) => this.fail(res, err, requestId));
     });
     // a full handshake's chain, kept for the sessions resumed from it; emptied with a new ticket key, so no ticket outlives its chain
-    this.chains = new SessionChains(() => this.server.setTicketKeys(randomBytes(48)));
+    this.chains = new SessionChains(() => (this.server as import('node:https').Server).setTicketKeys(randomBytes(48)));
     const budget = options.handshakeBudget ?? DEFAULT_HANDSHAKE_BUDGET;
-    this.budget = budget.ratePerSecond > 0 ? new HandshakeBudget(budget) : undefined;
+    // behind an ingress there is no handshake here to budget
+    this.budget = budget.ratePerSecond > 0 && !this.ingress ? new HandshakeBudget(budget) : undefined;
     // before capConnections: a source out of budget is closed at accept, before it costs any TLS work or a slot
-    this.server.on('connection', (socket: Accepted) => {
-      socket[sourceAddress] = socket.remoteAddress;
-      if (!this.budget) return;
-      const admitted = this.budget.accept(socket.remoteAddress);
-      if (admitted === 'refused') socket.destroy();
-      else socket[heldToken] = admitted === 'held';
-    });
+    if (!this.ingress) {
+      const budget = this.budget;
+      if (budget) this.server.on('connection', (socket: Socket) => budget.connectionAccepted(socket, socket.remoteAddress) || socket.destroy());
+    }
     capConnections(this.server, limits.maxConnections);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // a renegotiation attempt gets no HTTP answer: the connection is closed at once
       if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED' || err.code === 'ERR_TLS_SESSION_ATTACK') socket.destroy();
       else answerClientError(err, socket);
     });
+    if (this.ingress) return;
     this.server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
     // a client that cannot finish its handshake in time is dropped (an 'error' on an unauthenticated socket);
     // one that failed after sending something (a chain, say) is charged to its source
-    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       const tcp = tcpOf(socket);
       // only a TLS protocol failure is charged: a client that went away (a reset, a timeout) is what a busy server and
       // a pool of ordinary clients behind one address produce too, and charging it locked a benchmark's clients out
-      this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, tcp.bytesRead > 0 && typeof err.code === 'string' && err.code.startsWith('ERR_SSL'));
+      this.budget?.handshakeEnded(tcp, tcp.bytesRead > 0 && typeof err.code === 'string' && err.code.startsWith('ERR_SSL'));
       socket.destroy();
     });
   }
@@ -188,23 +197,17 @@ export class Gateway {
     // client-initiated renegotiation (TLS 1.2) is refused: the attempt is a TLS error, and the connection is closed
     socket.disableRenegotiation();
     const tcp = tcpOf(socket);
-    if (socket.isSessionReused()) return this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, false);
+    if (socket.isSessionReused()) return this.budget?.handshakeEnded(tcp, false);
     const leaf = socket.getPeerX509Certificate();
     // the presentation gets the leaf read here: a second read would lose the intermediates
     const presented = this.rt.state.verdicts.presentedOn(socket, (s) => presentedOn(s, this.chains, leaf));
     const chain = leaf?.issuerCertificate ? presented.chain() : [];
-    this.budget?.settle(tcp[sourceAddress], tcp[heldToken] === true, chain.length >= MAX_CHAIN && longerThanRead(leaf!));
+    this.budget?.handshakeEnded(tcp, chain.length >= MAX_CHAIN && longerThanRead(leaf!));
     if (chain.length > 1) this.chains.remember(presented.leafFingerprint!()!, chain);
   }
 
   async listen(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => resolve());
-    });
-    const { port } = this.server.address() as AddressInfo;
-    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
-    return `https://${host}:${port}`;
+    return listenOn(this.server, this.options, this.ingress ? 'http' : 'https');
   }
 
   /**
@@ -226,44 +229,27 @@ export class Gateway {
       const error = new ApiError('bad_request', 'The request target must be a path (or an absolute URL) whose dot-segments stay within the API; it has none or climbs above the root.');
       return this.refuse(req, res, requestId, error, 'invalid_target', ORGANIZATION_SCOPE, started, expectsContinue);
     }
-    const socket = req.socket as TLSSocket;
-    const presented = this.rt.state.verdicts.presentedOn(socket, (s) => presentedOn(s, this.chains));
-    const admission = await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), presented);
-    if (!admission.admitted) {
-      return this.refuse(req, res, requestId, admission.error, admission.reason, admission.owner?.projectId ?? ORGANIZATION_SCOPE, started, expectsContinue, target);
-    }
-    let headers = this.identity(admission.verdict, admission.owner?.projectId);
-    if (admission.owner) {
-      const { organizationId, projectId, serviceAccountId } = admission.owner;
-      this.traffic.sawClient(organizationId, projectId, serviceAccountId, presented.leafFingerprint?.(), presented.chain, admission.verdict.certificateId);
-    }
-    const observed = admission.observed;
-    if (observed && admission.owner) {
-      this.traffic.count(admission.owner.organizationId, observed.scope, observed.wouldRefuse !== null);
-      if (observed.wouldRefuse) {
-        headers = [...(headers ?? []), WOULD_REFUSE_HEADER, observed.wouldRefuse];
-        this.options.log?.({
-          msg: 'request would be refused (observe mode)',
-          requestId,
-          method: req.method,
-          path: pathOf(target),
-          code: observed.wouldRefuse,
-          reason: admission.verdict.refusal?.reason,
-        });
+    let presented: Presented;
+    if (this.ingress) {
+      const from = this.ingress.present(req);
+      if ('error' in from) {
+        const peer = from.reason === 'untrusted_certificate_source' ? (req.socket.remoteAddress ?? 'unix socket') : undefined;
+        return this.refuse(req, res, requestId, from.error, from.reason, ORGANIZATION_SCOPE, started, expectsContinue, target, peer);
       }
-    }
-    const scope = admission.owner?.projectId ?? ORGANIZATION_SCOPE;
+      presented = from;
+    } else presented = this.rt.state.verdicts.presentedOn(req.socket as TLSSocket, (s) => presentedOn(s, this.chains));
+    const judged = await this.admissions.judge(req, target, requestId, firstRawHeader(req.rawHeaders, 'authorization'), presented);
+    if (!judged.admitted) return this.refuse(req, res, requestId, judged.error, judged.reason, judged.scope, started, expectsContinue, target);
     if (expectsContinue) res.writeContinue();
-    this.upstream.forward(req, res, target, requestId, headers, (err) => {
+    this.upstream.forward(req, res, target, requestId, judged.headers, (err) => {
       if (err) {
         // the cause, never the request's headers or query
         const reason = failureReason(err);
         this.options.log?.({ msg: 'request not forwarded', requestId, method: req.method, path: pathOf(target), reason, error: err.message, errorCode: (err as NodeJS.ErrnoException).code });
         if (!res.headersSent) sendError(res, new ApiError('upstream_unavailable', 'The upstream API could not be reached.'), requestId);
         else res.destroy();
-        this.options.metrics?.decided('forward_failed', 'upstream_unavailable', reason, scope, started);
-      } else if (observed?.wouldRefuse) this.options.metrics?.decided('would_refuse', observed.wouldRefuse, admission.verdict.refusal?.reason ?? NONE, scope, started);
-      else this.options.metrics?.decided('admitted', NONE, NONE, scope, started);
+        this.admissions.counted('forward_failed', 'upstream_unavailable', reason, judged.scope, started);
+      } else this.admissions.let(judged, started);
     });
   }
 
@@ -278,42 +264,14 @@ export class Gateway {
     started: number,
     expectsContinue: boolean,
     target?: string,
+    peer?: string,
   ): void {
-    this.options.log?.({
-      msg: 'request refused',
-      requestId,
-      method: req.method,
-      path: pathOf(target ?? req.url ?? ''),
-      status: error.status,
-      code: error.code,
-      reason,
-    });
     // No 100 Continue was sent: the client may or may not send its body, so the connection ends with this answer.
     if (expectsContinue) res.setHeader('connection', 'close');
     // The request body is not wanted; drain it so the connection stays usable (or closes cleanly).
     req.resume();
     sendError(res, error, requestId);
-    this.options.metrics?.decided('refused', error.code, reason, scope, started);
-  }
-
-  /**
-   * x-forwarded-client-cert (Envoy's format) and certgate's ids, for a request admitted with a verified certificate:
-   * built once per verdict as a flat [name, value, …] list (a verdict is shared by every request it admits).
-   */
-  private identity(verdict: Verdict, projectId: string | undefined): string[] | undefined {
-    if (!verdict.leaf || !verdict.certificateId || !projectId) return undefined;
-    const headers = this.rt.state.verdicts.derivedFrom(verdict, (v) => {
-      const made = [FORWARDED_CLIENT_CERT, forwardedClientCert(v.leaf!), PROJECT_ID_HEADER, projectId, CERTIFICATE_ID_HEADER, v.certificateId!];
-      const configured = this.options.clientIdHeader;
-      const id = configured && clientId(v.leaf!, configured.from);
-      if (configured && id !== undefined) made.push(configured.name, id);
-      return made;
-    });
-    // verdicts are reached per project (each project has its own list of anchors in force), so this is the request's project
-    if (headers[3] === projectId) return headers;
-    const other = [...headers];
-    other[3] = projectId;
-    return other;
+    this.admissions.refused(req, requestId, error, reason, scope, started, target, peer);
   }
 
   private status(res: ServerResponse, requestId: string, body: string): void {
@@ -337,6 +295,25 @@ export class Gateway {
       this.server.closeIdleConnections();
     });
     await this.upstream.close();
-    await this.traffic.close();
+    await this.admissions.close();
   }
+}
+
+/**
+ * Listens on a Unix socket (mode 0660: the ingress's group may connect, nobody else) or on host and port, and
+ * gives the address as the start line shows it.
+ */
+export async function listenOn(server: Server, at: { host: string; port: number; socket?: string | undefined }, scheme: 'http' | 'https'): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (at.socket) server.listen(at.socket, () => resolve());
+    else server.listen(at.port, at.host, () => resolve());
+  });
+  if (at.socket) {
+    chmodSync(at.socket, 0o660);
+    return `unix:${at.socket}`;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = at.host.includes(':') ? `[${at.host}]` : at.host;
+  return `${scheme}://${host}:${port}`;
 }

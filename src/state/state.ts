@@ -1,6 +1,7 @@
 import type { AdminKeyOwner, ProjectKeyOwner } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { Keys } from './keys.js';
+import { Presentations } from './presentations.js';
 import type { OrganizationSnapshot } from './snapshot.js';
 import { anchorsUnchanged, Snapshots, type SnapshotListener } from './snapshots.js';
 import { TrustAnchors } from './trust-anchors.js';
@@ -30,6 +31,8 @@ export class State {
   readonly keys: Keys;
   readonly anchors = new TrustAnchors();
   readonly verdicts = new Verdicts();
+  /** what ingresses said clients presented, by certificate header values (certgate decide, gateway --behind-ingress) */
+  readonly presentations = new Presentations();
   private readonly snapshots: Snapshots;
   private readonly onConnection = new WeakMap<object, ConnectionKeys>();
 

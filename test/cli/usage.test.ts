@@ -1,7 +1,7 @@
 // The CLI's surface without a server: --help everywhere, --version, and bad usage answered with one line and
 // exit status 2 (the servers' flags included: an error names the flag that was typed).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runManage } from '../../src/commands/manage/program.js';
 import { tempDir } from '../support/server.js';
@@ -33,7 +33,7 @@ test('--version prints package.json\'s version; --help lists every command; no c
   assert.equal(version!.code, 0);
   assert.equal(version!.stdout.trim(), pkg.version);
   assert.equal(help!.code, 0);
-  for (const command of ['serve', 'gateway', 'verify', ...Object.keys(COMMANDS).filter((c) => !c.includes(' '))]) {
+  for (const command of ['serve', 'gateway', 'decide', 'verify', ...Object.keys(COMMANDS).filter((c) => !c.includes(' '))]) {
     assert.match(help!.stdout, new RegExp(`^  ${command} `, 'm'), command);
   }
   assert.equal(none!.code, 2);
@@ -136,4 +136,48 @@ test('bad usage of a management command exits 2 with one line and never reaches 
   const unreachable = await runCli(['projects', 'list'], env);
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, /^certgate: cannot reach the server \(.+\); check --base-url or OPENAI_BASE_URL\n$/);
+});
+
+test('decide and gateway --behind-ingress: --help, and a deployment that cannot know its ingress is a usage error', async () => {
+  const data = tempDir();
+  try {
+    const store = ['--data-dir', data.path];
+    const secretFile = `${data.path}/short-secret`;
+    writeFileSync(secretFile, 'short\n');
+    const upstream = ['--upstream-url', 'http://127.0.0.1:1'];
+    const [help, ...results] = await runAll([
+      ['decide', '--help'],
+      ['decide', ...store],
+      ['gateway', ...upstream, '--behind-ingress', ...store],
+      ['gateway', ...upstream, '--behind-ingress', '--trust-loopback', '--tls-cert', 'x.pem', '--tls-key', 'x.key', ...store],
+      ['gateway', ...upstream, '--trust-loopback', ...store],
+      ['decide', '--ingress-secret-file', secretFile, ...store],
+      ['decide', '--socket', `${data.path}/s.sock`, '--trust-loopback', ...store],
+      ['decide', '--trust-loopback', '--client-cert-header', 'client_cert', ...store],
+      ['decide', '--trust-loopback', '--client-cert-header', 'authorization', ...store],
+    ]);
+    assert.equal(help!.code, 0, help!.stderr);
+    assert.match(help!.stdout, /--client-cert-header\s+CERTGATE_CLIENT_CERT_HEADER\s+.*\(default: client-cert\)/);
+    assert.match(help!.stdout, /--trust-loopback\s+CERTGATE_TRUST_LOOPBACK/);
+    const expected = [
+      /^certgate: behind an ingress, certgate must know requests come from it: set --ingress-secret-file \(or CERTGATE_INGRESS_SECRET\), --socket, or --trust-loopback$/,
+      /^certgate: behind an ingress, certgate must know/,
+      /^certgate: --tls-cert and --tls-key are not used with --behind-ingress/,
+      /^certgate: --socket, --trust-loopback and the ingress secret are for a gateway behind an ingress: add --behind-ingress$/,
+      /^certgate: the ingress secret in --ingress-secret-file must be 16 to 1024 visible ASCII characters/,
+      /^certgate: --trust-loopback is for a TCP listener/,
+      /^certgate: --client-cert-header must be a header name without an underscore/,
+      /^certgate: --client-cert-header must be a header name without an underscore/,
+    ];
+    results.forEach((r, i) => {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.trim(), expected[i]!);
+    });
+    // the secret in the environment: never echoed
+    const bad = await runCli(['decide', ...store], { CERTGATE_INGRESS_SECRET: 'has a space in it, so no' });
+    assert.equal(bad.code, 2);
+    assert.ok(!bad.stderr.includes('has a space'), bad.stderr);
+  } finally {
+    data.remove();
+  }
 });

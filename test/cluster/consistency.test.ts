@@ -15,7 +15,7 @@ import OpenAI from 'openai';
 import { Agent } from 'undici';
 import { engines, POSTGRES_URL } from '../support/engines.js';
 import { makeCa } from '../support/pki.js';
-import { spawnCertgate, storeArgs, type CertgateProcess } from '../support/processes.js';
+import { childrenOf, spawnCertgate, storeArgs, type CertgateProcess } from '../support/processes.js';
 import { ADMIN_KEY } from '../support/server.js';
 
 const SEQUENCES = Number(process.env.CERTGATE_CONSISTENCY_SEQUENCES ?? 40);
@@ -25,15 +25,6 @@ const OWNERS = 4;
 const OBSERVERS = 2;
 /** clients (each its own connection pool), spread over the replicas */
 const CLIENTS = 6;
-
-/** The processes whose parent is `pid` (from /proc): a serve primary's workers. */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** How long a process has run, in seconds (from /proc: its start time in clock ticks since boot). */
 function ageSeconds(pid: number): number {

@@ -95,7 +95,7 @@ describe('the data directory and the generated key', () => {
     const dataDir = join(tmp.path, 'data');
     try {
       const command = [process.execPath, CLI, 'serve', '--port', '0', '--data-dir', dataDir].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-      const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_WORKERS: '1', CERTGATE_LOG_LEVEL: 'info' };
+      const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_LOG_LEVEL: 'info' }; // the default workers: the primary makes and prints the key
       delete env.CERTGATE_ADMIN_KEY;
       const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       let output = '';

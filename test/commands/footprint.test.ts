@@ -37,7 +37,8 @@ interface Loaded {
 /** What a started server had loaded: the bundle's chunks (and the packages in them), and CommonJS files of node_modules. */
 async function loadedBy(command: 'serve' | 'gateway', args: string[], dir: string): Promise<Loaded> {
   const file = join(dir, `${command}-modules.json`);
-  const server = await spawnCertgate(command, args, { NODE_OPTIONS: `--import=${PROBE}`, CERTGATE_TEST_LOADED_MODULES: file });
+  // one process (--workers 1): the probe reports what the process that got SIGUSR2 loaded, and a primary serves nothing
+  const server = await spawnCertgate(command, args, { NODE_OPTIONS: `--import=${PROBE}`, CERTGATE_TEST_LOADED_MODULES: file, CERTGATE_WORKERS: '1' });
   let loaded: { commonjs: string[]; esm: string[] };
   try {
     server.child.kill('SIGUSR2');

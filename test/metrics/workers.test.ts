@@ -78,14 +78,14 @@ for (const engine of engines) {
 
     before(async () => {
       place = await engine.fresh();
-      serve1 = await spawnCertgate('serve', storeArgs(place));
+      serve1 = await spawnCertgate('serve', [...storeArgs(place), '--workers', '1']);
       serve2 = await spawnCertgate('serve', [...storeArgs(place), '--workers', '2']);
       upstream = await startUpstream();
       tlsDir = tempDir();
       const tls = await gatewayTlsFiles(tlsDir.path);
       gatewayCa = tls.ca;
       const gatewayArgs = [...storeArgs(place), ...tls.args, '--upstream-url', upstream.url, '--metrics-port', '0'];
-      gateway1 = await spawnCertgate('gateway', gatewayArgs);
+      gateway1 = await spawnCertgate('gateway', [...gatewayArgs, '--workers', '1']);
       gateway2 = await spawnCertgate('gateway', [...gatewayArgs, '--workers', '2']);
       await within(10_000, async () => (serve2.output().match(/Server listening at/g) ?? []).length >= 2 && (gateway2.output().match(/gateway listening/g) ?? []).length >= 2);
       await within(5000, async () => metricsUrlOf(gateway1) !== undefined && metricsUrlOf(gateway2) !== undefined);

@@ -79,7 +79,7 @@ export async function startTestGateway(
   const args = ['--port', '0', '--upstream-url', upstreamUrl, ...(upstreamApiKey ? ['--upstream-api-key', upstreamApiKey] : []), ...extraArgs];
   args.push(...(place.databaseUrl ? ['--database-url', place.databaseUrl] : ['--data-dir', place.dataDir]));
   const running = await startGateway(gatewayConfig(args, {}), { quiet: true, tls });
-  return { url: running.url, ca: tls.cert, store: running.rt.store, rt: running.rt, metricsUrl: running.metricsUrl, server: running.gateway.server, close: () => running.close() };
+  return { url: running.url, ca: tls.cert, store: running.rt.store, rt: running.rt, metricsUrl: running.metricsUrl, server: running.gateway.server as import('node:https').Server, close: () => running.close() };
 }
 
 export interface CallResult {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfSignedLocalhost } from '../../src/gateway/self-signed.js';
 import { ADMIN_KEY } from './server.js';
@@ -15,21 +15,43 @@ export interface CertgateProcess {
   output(): string;
   /** SIGTERM, then wait for the exit code */
   stop(): Promise<number | null>;
+  /** SIGKILL to the process and each of its workers at once (a crash of the whole service), then waits until all are gone */
+  killAll(): Promise<void>;
+}
+
+/** The processes whose parent is `pid` (from /proc): a primary's workers. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether a process still runs (a zombie does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Runs `certgate <command>` as its own process, as an operator would, and
- * waits for the line in its log that gives the address it listens on.
+ * Runs `certgate <command>` as its own process, as an operator would: with the default worker count (one per
+ * core, as `npm start` runs it) unless the test passes `--workers` or CERTGATE_WORKERS. Resolves once every
+ * serving process has logged its start line (each worker's, or the single process's), so that whichever worker a
+ * connection lands on is ready.
  */
-export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env: Record<string, string | undefined> = {}): Promise<CertgateProcess> {
+export function spawnCertgate(command: 'serve' | 'gateway' | 'decide', args: string[], env: Record<string, string | undefined> = {}): Promise<CertgateProcess> {
   const child = spawn(process.execPath, [CLI, command, '--port', '0', ...args], {
-    // one process unless a test asks for workers (test/cluster/workers.test.ts does)
-    env: { ...process.env, CERTGATE_ADMIN_KEY: ADMIN_KEY, CERTGATE_LOG_LEVEL: 'info', CERTGATE_WORKERS: '1', ...env },
+    env: { ...process.env, CERTGATE_ADMIN_KEY: ADMIN_KEY, CERTGATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let output = '';
+    const started = new Map<number, { url: string; workers: number }>();
     const timer = setTimeout(() => fail(new Error(`certgate ${command} did not start within 15 s:\n${output}`)), 15_000);
     const fail = (err: Error) => {
       clearTimeout(timer);
@@ -38,21 +60,36 @@ export function spawnCertgate(command: 'serve' | 'gateway', args: string[], env:
     };
     const early = (code: number | null) => fail(new Error(`certgate ${command} exited with ${code}:\n${output}`));
     child.once('exit', early);
+    let pending = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /"url":"(https:\/\/[^"]+)"|Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (!match) return;
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        // a start line: its url, the worker count, its pid (src/commands/start-line.ts)
+        const start = /"url":"((?:https?:\/\/|unix:)[^"]+)".*"workers":(\d+),"worker":(?:\d+|null),"pid":(\d+)/.exec(line);
+        if (start) started.set(Number(start[3]), { url: start[1]!, workers: Number(start[2]) });
+      }
+      const first = [...started.values()][0];
+      if (!first || started.size < first.workers) return;
       clearTimeout(timer);
       child.off('exit', early);
       child.stdout!.off('data', onData);
       child.stdout!.on('data', (more: Buffer) => (output += more.toString()));
       resolve({
-        url: match[1] ?? match[2]!,
+        url: first.url,
         child,
         output: () => output,
         stop: () => {
           child.kill('SIGTERM');
           return exited;
+        },
+        killAll: async () => {
+          const pids = [child.pid!, ...childrenOf(child.pid!)];
+          for (const pid of pids) process.kill(pid, 'SIGKILL');
+          await exited;
+          while (pids.some(running)) await new Promise((r) => setTimeout(r, 20));
         },
       });
     };

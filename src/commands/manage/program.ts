@@ -30,6 +30,7 @@ export function buildProgram(io: Io): Command {
   // The servers are run by cli.ts before this program loads; they are listed here for --help.
   program.command('serve').description('run the admin API (see `certgate serve --help`)');
   program.command('gateway').description('run the mTLS gateway (see `certgate gateway --help`)');
+  program.command('decide').description('run the decision service for an ingress\'s forward-auth (see `certgate decide --help`)');
   program.command('verify').description('explain whether a client certificate would be accepted (see `certgate verify --help`)');
   program.command('backup').description('copy a running SQLite store to a file (see `certgate backup --help`)');
   program.command('restore').description('put a backup in place of a stopped SQLite store (see `certgate restore --help`)');
