@@ -93,10 +93,13 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp(rest)) return io.out(GATEWAY_HELP), 0;
       const config = gatewayConfig(rest, process.env);
       if (config.workers > 1 && cluster.isPrimary) {
-        // one certificate for every worker, and the primary listens for the metrics of all of them
+        // one certificate for every worker, and the primary listens for the metrics of all of them; a port in use
+        // is found before the data directory gains a certificate
+        const at = listener(config.host, config.port, config.ingress?.socket);
+        await (await import('./commands/workers.js')).probePort(at.host, at.port);
         const { prepareGateway } = await import('./commands/gateway-primary.js');
         const shared = await prepareGateway(config);
-        return supervise(listener(config.host, config.port, config.ingress?.socket), config.workers, shared.env, shared.close, shared.tls);
+        return supervise(at, config.workers, shared.env, shared.close, shared.tls);
       }
       const { startGateway } = await import('./commands/gateway.js');
       const gateway = await startGateway(config, { tls: await workerTls() });

@@ -20,6 +20,7 @@ import { filterRoutes } from './routes/filters.js';
 import { crlRoutes } from './routes/crls.js';
 import { mtlsSettingsRoutes } from './routes/mtls-settings.js';
 import { previewRoutes } from './routes/preview.js';
+import { unusableRoutes } from './routes/unusable.js';
 import { consoleRoutes } from './routes/console.js';
 import { errorResponse } from './wire.js';
 import { metricsRoutes } from '../metrics/admin-api.js';
@@ -209,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     crlRoutes(v1, deps.rt);
     mtlsSettingsRoutes(v1, deps.rt);
     previewRoutes(v1, deps.rt);
+    unusableRoutes(v1, deps.rt);
     projectRoutes(v1, deps.rt);
     serviceAccountRoutes(v1, deps.rt);
     verifyRoutes(v1, deps.rt);

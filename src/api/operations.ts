@@ -51,6 +51,7 @@ export const operations: Record<string, OperationInfo> = {
 
   // certgate's extensions
   'POST /v1/organization/certificates/verify': { operationId: 'verifyClientCertificate', summary: "Would this client chain be admitted? The gateway's verdict, check by check.", tag: CERTS, extension: true },
+  'GET /v1/organization/certificates/unusable': { operationId: 'listUnusableCertificates', summary: 'List the stored certificates this version of certgate cannot read, with why and where each is active.', tag: CERTS, extension: true },
   'POST /v1/organization/certificates/preview': { operationId: 'previewCertificateChange', summary: 'Which clients seen would an activation or deactivation lock out.', tag: CERTS, extension: true },
   'GET /v1/organization/certificates/{certificate_id}/filter': { operationId: 'getCertificateFilter', summary: "Read the anchor's CEL filter.", tag: CERTS, extension: true },
   'PUT /v1/organization/certificates/{certificate_id}/filter': { operationId: 'setCertificateFilter', summary: "Set the anchor's CEL filter (compiled and checked first).", tag: CERTS, extension: true },

@@ -7,6 +7,7 @@ import type { MetricsListener } from '../metrics/listener.js';
 import { isLead, isWorker } from '../metrics/roles.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
+import { watchUnusableAnchors } from '../services/unusable-anchors.js';
 import { warmAnchors } from './gateway.js';
 import { freeSocket, ingressFrontOptions, ingressLine } from './ingress.js';
 import { startLine } from './start-line.js';
@@ -23,8 +24,14 @@ export interface RunningDecisionService {
 export async function startDecisionService(config: DecideConfig, options: RuntimeOptions & { quiet?: boolean } = {}): Promise<RunningDecisionService> {
   const log = pino({ level: options.quiet ? 'silent' : config.logLevel });
   const rt = await openRuntime(config, options);
-  await warmAnchors(rt, log).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
-  const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
+  await warmAnchors(rt).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
+  // one line per anchor this version cannot read, at start and on every change (one process of a set of workers)
+  const stopWatch = isLead() ? await watchUnusableAnchors(rt, log) : () => undefined;
+  const expiryAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
+  const stopAlerts = () => {
+    expiryAlerts();
+    stopWatch();
+  };
   let gatewayMetrics: GatewayMetrics | undefined;
   let metrics: MetricsListener | undefined;
   if (config.metrics) {

@@ -7,8 +7,8 @@ import type { WorkerTls } from './workers.js';
 // @peculiar/x509 only when it serves the metrics or makes the certificate.
 
 /**
- * What a gateway's primary does for its workers (--workers N): makes the one self-signed certificate they all
- * serve, when none is configured, and listens for the metrics of all of them.
+ * What a gateway's primary does for its workers (--workers N): reads (or makes, once) the self-signed certificate
+ * they all serve, when none is configured, and listens for the metrics of all of them.
  */
 export async function prepareGateway(
   config: Pick<GatewayConfig, 'logLevel' | 'dataDir' | 'metrics'> & { tlsCert?: string | undefined; tlsKey?: string | undefined; ingress: IngressConfig | undefined },
@@ -19,15 +19,10 @@ export async function prepareGateway(
   // behind an ingress (decide, gateway --behind-ingress) there is no certificate to make, and a stale socket to clear
   if (config.ingress?.socket) await (await import('./ingress.js')).freeSocket(config.ingress.socket);
   if (!config.ingress && !(config.tlsCert && config.tlsKey)) {
-    const { saveGatewayCertificate, selfSignedLocalhost } = await import('../gateway/self-signed.js');
-    const tls = await selfSignedLocalhost();
-    let caFile: string | undefined;
-    try {
-      caFile = saveGatewayCertificate(config.dataDir, tls.cert);
-    } catch (err) {
-      log.warn({ dataDir: config.dataDir, error: (err as Error).message }, 'could not write the generated certificate into the data directory');
-    }
-    log.warn({ ca: caFile }, `no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only${caFile ? `; clients trust it with ca: ${caFile}` : ''}`);
+    const { keptCertificate, keptCertificateLine } = await import('../gateway/self-signed.js');
+    const kept = await keptCertificate(config.dataDir);
+    log.warn({ ca: kept.certFile, key: kept.keyFile, made: kept.made, not_after: kept.notAfter.toISOString() }, keptCertificateLine(kept));
+    const tls = { cert: kept.cert, key: kept.key };
     // the key goes to each worker over IPC when it asks (workers.ts); the environment only says to ask
     env[WORKER_TLS_FROM_PRIMARY] = '1';
     shared = tls;

@@ -12,6 +12,7 @@ import type { MetricsListener } from '../metrics/listener.js';
 import { isLead, isWorker } from '../metrics/roles.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
+import { watchUnusableAnchors } from '../services/unusable-anchors.js';
 
 export interface RunningGateway {
   readonly url: string;
@@ -22,14 +23,9 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function warmAnchors(rt: Runtime, log: pino.Logger): Promise<void> {
-  for (const organizationId of await rt.store.organizationIds()) {
-    const snapshot = await rt.snapshot(organizationId);
-    await rt.anchors.warm(snapshot);
-    for (const { id, problem } of rt.anchors.unusable(snapshot)) {
-      log.error({ certificate_id: id, organization_id: organizationId, problem }, 'an active trust anchor cannot be read by this version of certgate: it admits nothing (anchor_unusable) until it is uploaded again');
-    }
-  }
+/** Reads every anchor in force (CRLs included) of every organization, before the first request. */
+export async function warmAnchors(rt: Runtime): Promise<void> {
+  for (const organizationId of await rt.store.organizationIds()) await rt.anchors.warm(await rt.snapshot(organizationId));
 }
 
 /** certgate gateway: the data plane over the same store as certgate serve. */
@@ -43,23 +39,25 @@ export async function startGateway(config: GatewayConfig, options: RuntimeOption
   } else if (!tls && config.tlsCert && config.tlsKey) {
     tls = { cert: readFileSync(config.tlsCert, 'utf8'), key: readFileSync(config.tlsKey, 'utf8') };
   } else if (!tls) {
-    const { saveGatewayCertificate, selfSignedLocalhost } = await import('../gateway/self-signed.js');
-    tls = await selfSignedLocalhost();
-    try {
-      caFile = saveGatewayCertificate(config.dataDir, tls.cert);
-    } catch (err) {
-      log.warn({ dataDir: config.dataDir, error: (err as Error).message }, 'could not write the generated certificate into the data directory');
-    }
-    log.warn(
-      { ca: caFile },
-      `no CERTGATE_TLS_CERT/CERTGATE_TLS_KEY given: serving a self-signed certificate for localhost, made for this run only${caFile ? `; clients trust it with ca: ${caFile}` : ''}`,
-    );
+    // a port in use is found before the data directory gains a certificate
+    const [{ probePort }, { keptCertificate, keptCertificateLine }] = await Promise.all([import('./workers.js'), import('../gateway/self-signed.js')]);
+    await probePort(config.host, config.port);
+    const kept = await keptCertificate(config.dataDir);
+    tls = kept;
+    caFile = kept.certFile;
+    log.warn({ ca: caFile, key: kept.keyFile, made: kept.made, not_after: kept.notAfter.toISOString() }, keptCertificateLine(kept));
   }
   const rt = await openRuntime(config, options);
   // every anchor in force read (CRLs included) before the first client is taken: the first request is answered as
   // fast as the hundredth. A store that cannot be read now is left to the requests, which serve what they can.
-  await warmAnchors(rt, log).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
-  const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
+  await warmAnchors(rt).catch((err: unknown) => log.warn({ error: (err as Error).message }, 'could not read the trust anchors ahead of the first request'));
+  // one line per anchor this version cannot read, at start and on every change (one process of a set of workers)
+  const stopWatch = isLead() ? await watchUnusableAnchors(rt, log) : () => undefined;
+  const expiryAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, log) : () => undefined;
+  const stopAlerts = () => {
+    expiryAlerts();
+    stopWatch();
+  };
   // metrics cost the data plane nothing unless they are asked for: prom-client is not even loaded
   let registry: import('prom-client').Registry | undefined;
   let gatewayMetrics: GatewayMetrics | undefined;

@@ -7,6 +7,7 @@ import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { startLine } from './start-line.js';
 import { startAuditRetention } from '../services/audit-retention.js';
 import { startExpiryAlerts } from '../services/expiry-alerts.js';
+import { watchUnusableAnchors } from '../services/unusable-anchors.js';
 import { dataDirWarning } from '../store/data-dir.js';
 import { seedAdminKey, storeFlags } from './seed.js';
 import { readServerTls } from './tls-files.js';
@@ -44,10 +45,13 @@ export async function startServer(
   const loose = isLead() && !config.databaseUrl ? dataDirWarning(config.dataDir) : undefined;
   if (loose) app.log.warn({ dataDir: config.dataDir }, loose);
   const stopAlerts = isLead() ? await startExpiryAlerts(rt, config.expiryWarningDays, app.log) : () => undefined;
+  // one line per anchor this version cannot read, at start and on every change (one process of a set of workers)
+  const stopWatch = isLead() ? await watchUnusableAnchors(rt, app.log) : () => undefined;
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     stopAlerts();
+    stopWatch();
     await app.close();
     await rt.close();
     throw listenError(err, config.host, config.port);
@@ -64,6 +68,7 @@ export async function startServer(
     url,
     async close() {
       stopAlerts();
+      stopWatch();
       await stopRetention();
       await app.close();
       await rt.close();

@@ -73,15 +73,19 @@ function uploadPanel(done) {
 }
 
 function certificateTable(inventory, refresh) {
-  const { certificates, activeIn } = inventory;
+  const { certificates, activeIn, unusable } = inventory;
   if (certificates.length === 0) return emptyState('No certificates yet.', 'Upload the CA that issues your clients’ certificates to get started.');
+  const unreadable = certificates.filter((c) => unusable.has(c.id) && activeIn.get(c.id).length > 0);
   const soon = certificates.filter((c) => activeIn.get(c.id).length > 0 && daysLeft(c.certificate_details.expires_at) < 30);
   const rows = certificates.map((c) => {
     const scopes = activeIn.get(c.id);
     const inUse = scopes.length > 0;
     const reason = inUse ? `Active in: ${scopes.join(', ')}. Deactivate it everywhere before deleting it.` : null;
     return h('tr', { 'data-certificate-id': c.id },
-      h('td', {}, h('div', { class: 'name' }, c.name ?? h('span', { class: 'muted', text: 'unnamed' })), h('div', { class: 'mono muted', text: c.id })),
+      h('td', {},
+        h('div', { class: 'name' }, c.name ?? h('span', { class: 'muted', text: 'unnamed' }), unusable.has(c.id) ? unusableBadge(unusable.get(c.id)) : null),
+        h('div', { class: 'mono muted', text: c.id }),
+      ),
       h('td', { class: 'num' }, expiryBadge(c.certificate_details.expires_at)),
       h('td', { class: 'nowrap' }, formatDate(c.certificate_details.expires_at)),
       h('td', {}, inUse ? scopes.map((s) => h('span', { class: ['chip', s === ORGANIZATION && 'org'], title: s, text: s === ORGANIZATION ? 'organization' : projectName(inventory, s) })) : h('span', { class: 'muted', text: 'Not active' })),
@@ -95,12 +99,18 @@ function certificateTable(inventory, refresh) {
   });
   return h('div', {},
     inventory.projectsError ? h('div', { class: 'notice info', role: 'status', text: `Activations in projects are not shown: ${inventory.projectsError}` }) : null,
+    unreadable.length ? h('div', { class: 'notice error', role: 'status', id: 'unusable-notice', text: `${unreadable.length === 1 ? '1 active anchor' : `${unreadable.length} active anchors`} cannot be read by this version of certgate and admit nothing: upload ${unreadable.length === 1 ? 'it' : 'them'} again in a form this version reads, activate ${unreadable.length === 1 ? 'it' : 'them'}, then deactivate the old ${unreadable.length === 1 ? 'one' : 'ones'}. Hover the badge for why.` }) : null,
     soon.length ? h('div', { class: 'notice warning', role: 'status', text: `${soon.length} active ${soon.length === 1 ? 'anchor expires' : 'anchors expire'} within 30 days: upload and activate a successor before clients are cut off.` }) : null,
     h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'certificates-table' },
       h('thead', {}, h('tr', {}, h('th', { text: 'Certificate' }), h('th', { class: 'num', text: 'Days left' }), h('th', { text: 'Expires' }), h('th', { text: 'Active in' }), h('th', { class: 'row-actions', text: '' }))),
       h('tbody', {}, rows),
     )),
   );
+}
+
+/** A certificate this version of certgate cannot read: the badge says so, its title why. */
+function unusableBadge(problem) {
+  return h('span', { class: 'badge danger unusable', title: `This version of certgate cannot read this certificate: ${problem}`, text: 'unusable' });
 }
 
 async function rename(c, refresh) {

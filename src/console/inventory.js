@@ -1,5 +1,5 @@
-// What the certificates and access views show: every certificate, every project, and where each certificate is
-// active. An organization holds at most 50 certificates, so one page of each list holds them all.
+// What the certificates and access views show: every certificate, every project, where each certificate is
+// active, and which ones this version of certgate cannot read (`unusable`: id → why). An organization holds at most 50 certificates, so one page of each list holds them all.
 
 import { api, listAll } from './api.js';
 
@@ -11,13 +11,19 @@ export const ORGANIZATION = 'organization';
  */
 export async function loadInventory() {
   let projectsError = null;
-  const [certificates, projects] = await Promise.all([
+  const [certificates, projects, unusable] = await Promise.all([
     listAll('/organization/certificates'),
     listAll('/organization/projects').catch((err) => {
       if (!err.forbidden) throw err;
       projectsError = err.message;
       return [];
     }),
+    // certgate's extension: the certificates this version cannot read, each with why (OpenAI's object has no field
+    // for it). The list is still shown when it cannot be had.
+    api('GET', '/organization/certificates/unusable').then(
+      (list) => new Map(list.data.map((u) => [u.id, u.problem])),
+      () => new Map(),
+    ),
   ]);
   const activeIn = new Map(certificates.map((c) => [c.id, []]));
   const mark = (list, scope) => {
@@ -26,7 +32,7 @@ export async function loadInventory() {
   mark(certificates, ORGANIZATION);
   const perProject = await Promise.all(projects.map((p) => listAll(`/organization/projects/${encodeURIComponent(p.id)}/certificates`)));
   projects.forEach((p, i) => mark(perProject[i], p.id));
-  return { certificates, projects, activeIn, projectsError };
+  return { certificates, projects, activeIn, projectsError, unusable };
 }
 
 export function projectName(inventory, id) {

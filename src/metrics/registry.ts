@@ -17,7 +17,7 @@ const PROCESS_AGGREGATORS: Readonly<Record<string, Aggregator>> = {
 /**
  * A process's metrics registry (never prom-client's global one, so several
  * servers can run in one process), with what both servers report: the active
- * anchors' expiry, the CRLs' next update, the snapshot's age and reloads,
+ * anchors' expiry, the CRLs' next update, the anchors this version cannot read, the snapshot's age and reloads,
  * whether the store is reachable, and Node's process metrics. Values that
  * describe state are read from the runtime at scrape time, never kept twice.
  *
@@ -67,6 +67,26 @@ export function runtimeRegistry(rt: Runtime, organizationId = DEFAULT_ORGANIZATI
       this.reset();
       if (!s) return;
       for (const c of s.certificates) if (c.crl?.nextUpdate != null) this.labels(c.id).set(c.crl.nextUpdate);
+    },
+  });
+
+  new Gauge({
+    name: 'certgate_trust_anchors_unusable',
+    help: 'Active trust anchors this version of certgate cannot read, per organization: each admits nothing (its clients are refused anchor_unusable) until it is uploaded again. Alert on > 0.',
+    labelNames: ['organization_id'] as const,
+    // workers agree but for a moment after a change: the highest is what some worker still refuses clients for
+    aggregator: 'max',
+    registers: [registry],
+    async collect() {
+      const counts: [string, number][] = [];
+      try {
+        for (const id of await rt.store.organizationIds()) counts.push([id, rt.anchors.unusable(await rt.snapshot(id)).length]);
+      } catch {
+        // the store cannot be read: no figure rather than a wrong one (certgate_store_up says why)
+        counts.length = 0;
+      }
+      this.reset();
+      for (const [id, count] of counts) this.labels(id).set(count);
     },
   });
 

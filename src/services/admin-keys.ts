@@ -5,6 +5,7 @@ import { checkName } from '../domain/names.js';
 import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { checkMayManageKey, checkPermissions, isOwnerKey } from '../domain/permissions.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 import { generateKey, hashKey, redactKey } from '../state/keys.js';
 
 // Admin API keys, as OpenAI shapes them, plus certgate's `permissions`. A key is
@@ -52,7 +53,7 @@ export async function createAdminKey(rt: Runtime, by: Actor, input: NewAdminKey)
   };
   await rt.write(by, async (tx) => {
     await tx.insertAdminKey(record, hashKey(value));
-    await tx.record({ type: 'api_key.created', resourceIds: [id], details: { id, data: { scopes: permissions ?? [...PERMISSIONS] } } });
+    await recordAudit(tx, { type: 'api_key.created', resourceIds: [id], details: { id, data: { scopes: permissions ?? [...PERMISSIONS] } } });
   });
   return { record, value };
 }
@@ -74,7 +75,7 @@ export async function ensureConfiguredKey(rt: Runtime, by: Actor, value: string)
     }
     const record: AdminKeyRecord = { id, name: 'configured owner key', redactedValue: redactKey(value), createdAt: idSeconds(id), expiresAt: null, lastUsedAt: null, permissions: null };
     await tx.insertAdminKey(record, hash);
-    await tx.record({ type: 'api_key.created', resourceIds: [id], details: { id, data: { scopes: [...PERMISSIONS] } } });
+    await recordAudit(tx, { type: 'api_key.created', resourceIds: [id], details: { id, data: { scopes: [...PERMISSIONS] } } });
   });
   return outcome;
 }
@@ -103,6 +104,6 @@ export async function deleteAdminKey(rt: Runtime, by: Actor, id: string): Promis
       }
     }
     await tx.deleteAdminKey(id, now);
-    await tx.record({ type: 'api_key.deleted', resourceIds: [id], details: { id } });
+    await recordAudit(tx, { type: 'api_key.deleted', resourceIds: [id], details: { id } });
   });
 }

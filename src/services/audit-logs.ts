@@ -1,9 +1,23 @@
-import type { AuditEntry } from '../domain/audit.js';
+import { auditEntry, type AuditEntry, type AuditEvent } from '../domain/audit.js';
 import { ApiError } from '../domain/errors.js';
-import { isId } from '../domain/ids.js';
+import { isId, newId } from '../domain/ids.js';
 import { MAX_LIMIT } from '../domain/pagination.js';
 import type { Runtime } from '../runtime.js';
-import type { AuditQuery } from '../store/store.js';
+import type { AuditQuery, WriteTransaction } from '../store/store.js';
+
+/**
+ * Records the audit event of a change made in `tx`, which commits or rolls back with it: the services say what an
+ * event contains. Its id (audit_log_…, growing with time: the log's order), its time (the transaction's), its actor
+ * (the transaction's, as OpenAI shows one) and the columns it is filtered by are decided here; the store keeps it.
+ */
+export function recordAudit(tx: WriteTransaction, event: AuditEvent): Promise<void> {
+  return tx.appendAudit({
+    entry: auditEntry(newId('audit_log'), tx.now, tx.actor, event),
+    actorId: tx.actor.key?.id ?? null,
+    projectId: event.project?.id ?? null,
+    resourceIds: [...new Set(event.resourceIds)],
+  });
+}
 
 export interface AuditPage {
   readonly data: AuditEntry[];

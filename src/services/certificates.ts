@@ -16,6 +16,7 @@ import { requireUsableProject } from '../domain/projects.js';
 import type { OrganizationSnapshot } from '../state/snapshot.js';
 import { readTrustAnchor } from '../domain/checks/anchor.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 
 export interface UploadInput {
   certificate?: string | undefined;
@@ -60,7 +61,7 @@ export async function uploadCertificate(rt: Runtime, by: Actor, input: UploadInp
     checkNotDuplicate(await tx.certificateByFingerprint(record.fingerprint));
     checkCertificateLimit(await tx.certificateCount());
     await tx.insertCertificate(record);
-    await tx.record({ type: 'certificate.created', resourceIds: [id], details: { id, name } });
+    await recordAudit(tx, { type: 'certificate.created', resourceIds: [id], details: { id, name } });
   });
   return record;
 }
@@ -78,7 +79,7 @@ export async function renameCertificate(rt: Runtime, by: Actor, id: string, name
     if (!found) throw certificateNotFound(id);
     const checked = name === undefined ? found.name : name === null ? null : checkName(name, { required: false });
     await tx.renameCertificate(id, checked);
-    await tx.record({ type: 'certificate.updated', resourceIds: [id], details: { id, name: checked } });
+    await recordAudit(tx, { type: 'certificate.updated', resourceIds: [id], details: { id, name: checked } });
     return { ...found, name: checked };
   });
 }
@@ -89,7 +90,7 @@ export async function deleteCertificate(rt: Runtime, by: Actor, id: string): Pro
     if (!found) throw certificateNotFound(id);
     checkDeletable(id, await tx.activations([id]));
     await tx.deleteCertificate(id);
-    await tx.record({ type: 'certificate.deleted', resourceIds: [id], details: { id, name: found.name, certificate: found.content } });
+    await recordAudit(tx, { type: 'certificate.deleted', resourceIds: [id], details: { id, name: found.name, certificate: found.content } });
   });
 }
 
@@ -124,7 +125,7 @@ export async function setActive(
     } else {
       await tx.deactivate(scope, ids);
     }
-    await tx.record({
+    await recordAudit(tx, {
       type: active ? 'certificates.activated' : 'certificates.deactivated',
       project,
       resourceIds: ids,

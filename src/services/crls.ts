@@ -6,6 +6,7 @@ import { readCertificate } from '../domain/x509/certificate.js';
 import { readCrl, signatureAlgorithmAccepted, signedBy } from '../domain/x509/crl.js';
 import { pemBlocks, toPem } from '../domain/x509/pem.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 
 // An anchor's certificate revocation list (a certgate extension; OpenAI checks no revocation). Accepted only when
 // the anchor signed it and it is not older than the one stored; enforced by every gateway as soon as the change
@@ -62,7 +63,7 @@ export async function putCrl(rt: Runtime, by: Actor, certificateId: string, text
       );
     }
     await tx.setCrl(certificateId, record);
-    await tx.record({
+    await recordAudit(tx, {
       type: 'certificate.crl.updated',
       resourceIds: [certificateId],
       details: { id: certificateId, name: found.name, this_update: record.thisUpdate, next_update: record.nextUpdate, revoked_count: record.revokedCount },
@@ -77,7 +78,7 @@ export async function deleteCrl(rt: Runtime, by: Actor, certificateId: string): 
     const found = await tx.certificate(certificateId);
     if (!found) throw certificateNotFound(certificateId, 'certificate_id');
     await tx.setCrl(certificateId, null);
-    await tx.record({ type: 'certificate.crl.deleted', resourceIds: [certificateId], details: { id: certificateId, name: found.name } });
+    await recordAudit(tx, { type: 'certificate.crl.deleted', resourceIds: [certificateId], details: { id: certificateId, name: found.name } });
     return { certificateId, crl: null, updatedAt: now };
   });
 }

@@ -4,6 +4,7 @@ import { ApiError } from '../domain/errors.js';
 import { compileFilter, FilterInvalid } from '../domain/checks/filter.js';
 import type { CertificateRecord } from '../domain/model.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 
 // A trust anchor's filter, OpenAI's CEL restriction on which verified client
 // certificates the anchor accepts. OpenAI sets it in its console; certgate
@@ -38,7 +39,8 @@ export async function setFilter(rt: Runtime, by: Actor, certificateId: string, e
     const found = await tx.certificate(certificateId);
     if (!found) throw certificateNotFound(certificateId, 'certificate_id');
     await tx.setFilter(certificateId, expression, now);
-    await tx.record(
+    await recordAudit(
+      tx,
       expression === null
         ? { type: 'certificate.filter.deleted', resourceIds: [certificateId], details: { id: certificateId, name: found.name } }
         : { type: 'certificate.filter.updated', resourceIds: [certificateId], details: { id: certificateId, name: found.name, expression } },

@@ -2,6 +2,7 @@ import { ApiError } from '../domain/errors.js';
 import { ORGANIZATION_SCOPE, type Actor, type MtlsMode, type Observations } from '../domain/model.js';
 import { projectNotFound, requireUsableProject } from '../domain/projects.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 
 // Observe mode per scope (a certgate extension): in observe, the gateway runs the whole admission and lets
 // through what it would have refused, marked and counted, so a rollout can be watched before it bites.
@@ -27,7 +28,7 @@ export async function setMode(rt: Runtime, by: Actor, projectId: string | null, 
   await rt.write(by, async (tx) => {
     const project = projectId === null ? null : requireUsableProject(projectId, await tx.project(projectId));
     await tx.setMode(projectId ?? ORGANIZATION_SCOPE, mode, now);
-    await tx.record({ type: 'mtls_settings.updated', project, resourceIds: project ? [project.id] : [], details: { scope: projectId ?? ORGANIZATION_SCOPE, mode } });
+    await recordAudit(tx, { type: 'mtls_settings.updated', project, resourceIds: project ? [project.id] : [], details: { scope: projectId ?? ORGANIZATION_SCOPE, mode } });
   });
   return getSettings(rt, by.organizationId, projectId);
 }

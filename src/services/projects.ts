@@ -5,6 +5,7 @@ import { ApiError } from '../domain/errors.js';
 import { checkName, checkText } from '../domain/names.js';
 import { projectNotFound, requireUsableProject } from '../domain/projects.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 
 export async function createProject(
   rt: Runtime,
@@ -21,7 +22,7 @@ export async function createProject(
   };
   await rt.write(by, async (tx) => {
     await tx.insertProject(record);
-    await tx.record({ type: 'project.created', project: record, resourceIds: [id], details: { id, data: { name: record.name, title: record.name } } });
+    await recordAudit(tx, { type: 'project.created', project: record, resourceIds: [id], details: { id, data: { name: record.name, title: record.name } } });
   });
   return record;
 }
@@ -60,7 +61,7 @@ export async function updateProject(
     const changes: Record<string, unknown> = {};
     if (patch.name !== undefined) changes.title = patch.name;
     if (patch.externalKeyId !== undefined) changes.external_key_id = patch.externalKeyId;
-    await tx.record({ type: 'project.updated', project: updated, resourceIds: [id], details: { id, changes_requested: changes } });
+    await recordAudit(tx, { type: 'project.updated', project: updated, resourceIds: [id], details: { id, changes_requested: changes } });
     return updated;
   });
 }
@@ -75,7 +76,7 @@ export async function archiveProject(rt: Runtime, by: Actor, id: string): Promis
   return rt.write(by, async (tx) => {
     const project = await tx.project(id);
     if (!project) throw projectNotFound(id);
-    await tx.record({ type: 'project.archived', project, resourceIds: [id], details: { id } });
+    await recordAudit(tx, { type: 'project.archived', project, resourceIds: [id], details: { id } });
     if (project.archivedAt !== null) return project;
     await tx.updateProject(id, { archivedAt });
     await tx.deactivateScope(id);

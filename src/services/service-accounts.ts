@@ -5,6 +5,7 @@ import { paginate, type Page, type PageRequest } from '../domain/pagination.js';
 import { checkName } from '../domain/names.js';
 import { projectNotFound, requireUsableProject } from '../domain/projects.js';
 import type { Runtime } from '../runtime.js';
+import { recordAudit } from './audit-logs.js';
 import { generateKey, hashKey, redactKey } from '../state/keys.js';
 
 export interface CreatedServiceAccount {
@@ -35,7 +36,7 @@ export async function createServiceAccount(
   await rt.write(by, async (tx) => {
     const project = requireUsableProject(projectId, await tx.project(projectId));
     await tx.insertServiceAccount(account, key);
-    await tx.record({ type: 'service_account.created', project, resourceIds: [id], details: { id, data: { role: account.role } } });
+    await recordAudit(tx, { type: 'service_account.created', project, resourceIds: [id], details: { id, data: { role: account.role } } });
   });
   return { account, apiKey: key && value ? { id: key.id, value } : null };
 }
@@ -72,7 +73,7 @@ export async function updateServiceAccount(
     if (input.name !== undefined) patch.name = checkName(input.name);
     if (input.role !== undefined) patch.role = input.role;
     await tx.updateServiceAccount(id, patch);
-    await tx.record({ type: 'service_account.updated', project, resourceIds: [id], details: { id, changes_requested: patch } });
+    await recordAudit(tx, { type: 'service_account.updated', project, resourceIds: [id], details: { id, changes_requested: patch } });
     return { ...found, ...patch };
   });
 }
@@ -85,6 +86,6 @@ export async function deleteServiceAccount(rt: Runtime, by: Actor, projectId: st
     const found = await tx.serviceAccount(id);
     if (!found || found.projectId !== projectId) throw serviceAccountNotFound(id);
     await tx.deleteServiceAccount(id);
-    await tx.record({ type: 'service_account.deleted', project, resourceIds: [id], details: { id } });
+    await recordAudit(tx, { type: 'service_account.deleted', project, resourceIds: [id], details: { id } });
   });
 }

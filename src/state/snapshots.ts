@@ -15,6 +15,9 @@ const MAX_MEMOS_PER_SNAPSHOT = 256;
 /** Told when a snapshot was made from an older one by a patch, before any reader sees it: what was derived from the older can carry over. */
 export type Carry = (previous: OrganizationSnapshot, next: OrganizationSnapshot, patch: OrganizationPatch) => void;
 
+/** Told of every snapshot a load or catch-up brought that differs from the one before it. */
+export type SnapshotListener = (organizationId: string, snapshot: OrganizationSnapshot) => void;
+
 /**
  * Per-process snapshots of each organization, and the one rule for what a read may be served:
  *
@@ -42,6 +45,7 @@ export class Snapshots {
   /** for metrics: loads and catch-ups that succeeded, and when each organization's was last brought up to date (ms since the epoch) */
   private loads = 0;
   private readonly loadedAt = new Map<string, number>();
+  private readonly listeners = new Set<SnapshotListener>();
 
   constructor(
     private readonly store: Store,
@@ -133,7 +137,9 @@ export class Snapshots {
       (snapshot) => {
         this.loads++;
         this.loadedAt.set(organizationId, Date.now());
+        const previous = this.newest.get(organizationId);
         this.newest.set(organizationId, snapshot);
+        if (snapshot !== previous) for (const listener of this.listeners) listener(organizationId, snapshot);
         return snapshot;
       },
       (err: unknown) => {
@@ -178,9 +184,16 @@ export class Snapshots {
     return { reloads: this.loads, loadedAt: this.loadedAt.get(organizationId) ?? null };
   }
 
-  /** After a local write: the next read catches up. */
+  /** After a local write: the next read catches up (at once, when something listens for new snapshots). */
   invalidate(organizationId: string): void {
     this.cache.delete(organizationId);
+    if (this.listeners.size > 0) this.load(organizationId).catch(() => undefined);
+  }
+
+  /** Calls the listener with every new snapshot from now on (listeners must not throw); answers what stops it. */
+  onSnapshot(listener: SnapshotListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Another process may have committed: every organization this process holds catches up now, so the gateway hears of it without waiting for a request. */

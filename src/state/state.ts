@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import { Keys } from './keys.js';
 import { Presentations } from './presentations.js';
 import type { OrganizationSnapshot } from './snapshot.js';
-import { anchorsUnchanged, Snapshots } from './snapshots.js';
+import { anchorsUnchanged, Snapshots, type SnapshotListener } from './snapshots.js';
 import { TrustAnchors } from './trust-anchors.js';
 import { Verdicts } from './verdicts.js';
 
@@ -60,6 +60,11 @@ export class State {
 
   stats(organizationId: string): { readonly reloads: number; readonly loadedAt: number | null } {
     return this.snapshots.stats(organizationId);
+  }
+
+  /** Every new snapshot of any organization this process holds, from now on (a local write's included): answers what stops it. */
+  onSnapshot(listener: SnapshotListener): () => void {
+    return this.snapshots.onSnapshot(listener);
   }
 
   /** After a write of this process (committed or not): the next read catches up. */

@@ -66,7 +66,13 @@ export class TrustAnchors {
     for (const scope of scopes) this.inForce(snapshot, scope === ORGANIZATION_SCOPE ? null : scope);
   }
 
-  /** Every anchor in force this version cannot read, with why (for the log at start and the verify endpoint). */
+  /** Why this version cannot read a stored certificate, or undefined when it can (each certificate read once). */
+  problem(record: CertificateRecord): string | undefined {
+    const facts = this.parse(record);
+    return 'problem' in facts ? facts.problem : undefined;
+  }
+
+  /** Every anchor in force this version cannot read, with why (for the log, the metric and the verify endpoint). */
   unusable(snapshot: OrganizationSnapshot): { readonly id: string; readonly problem: string }[] {
     const out: { id: string; problem: string }[] = [];
     const seen = new Set<string>();

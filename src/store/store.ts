@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditEvent } from '../domain/audit.js';
+import type { AuditEntry } from '../domain/audit.js';
 import type {
   ActivationRecord,
   Actor,
@@ -62,7 +62,7 @@ export interface Store {
    * `limit` after the key `after`, of one project when `projectId` is given. Readers of many take them page by page.
    */
   observedClients(organizationId: string, seenSince: number, page?: SightingsPage): Promise<ObservedClient[]>;
-  /** A write transaction for the actor's organization; every change it makes records its audit event through `tx.record`. */
+  /** A write transaction for the actor's organization; every change it makes keeps its audit event through `tx.appendAudit`. */
   write<T>(actor: Actor, now: number, work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
 
   /** Called when another connection or process may have committed a change. */
@@ -158,9 +158,27 @@ export interface AuditQuery {
   readonly before?: string | undefined;
 }
 
+/**
+ * An audit event as the services composed it (src/services/audit-logs.ts): the entry the API returns, kept as is, and
+ * what it is filtered by. The store keeps it; it neither builds nor numbers it.
+ */
+export interface AuditRecord {
+  readonly entry: AuditEntry;
+  /** the admin key that made the change (the actor filter), null for a local actor */
+  readonly actorId: string | null;
+  /** the project the change was scoped to (the project filter) */
+  readonly projectId: string | null;
+  /** every resource the change touched, each once (the resource filter) */
+  readonly resourceIds: readonly string[];
+}
+
 export interface WriteTransaction {
-  /** Records the audit event of a change made in this transaction: it commits or rolls back with it. */
-  record(event: AuditEvent): Promise<void>;
+  /** whom the transaction writes for (its organization's write lock is held) */
+  readonly actor: Actor;
+  /** the time every change in it is stamped with (Unix seconds) */
+  readonly now: number;
+  /** Keeps the audit event of a change made in this transaction: it commits or rolls back with it. */
+  appendAudit(record: AuditRecord): Promise<void>;
 
   adminKey(id: string): Promise<AdminKeyRecord | undefined>;
   /** Whether a key with this hash was ever stored, deleted or not. */

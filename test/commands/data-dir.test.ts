@@ -41,10 +41,11 @@ describe('the data directory and the generated key', () => {
         assert.equal(octal(mode(join(dataDir, name))), '0600', name);
       }
 
-      // the gateway's generated certificate, written into the same directory
+      // the gateway's generated certificate and its key, kept in the same directory
       const gateway = await spawnCertgate('gateway', ['--data-dir', dataDir, '--upstream-url', 'http://127.0.0.1:9']);
       try {
-        assert.equal(octal(mode(join(dataDir, 'gateway-cert.pem'))), '0600');
+        assert.equal(octal(mode(join(dataDir, 'gateway-key.pem'))), '0600', 'the key of its certificate');
+        assert.equal(octal(mode(join(dataDir, 'gateway-cert.pem'))), '0644', 'the certificate is public');
         for (const name of ['certgate.db', 'certgate.db-wal', 'certgate.db-shm']) assert.equal(octal(mode(join(dataDir, name))), '0600', `${name} while the gateway runs`);
       } finally {
         await gateway.stop();

@@ -1,88 +1,166 @@
 // Upgrades that never break the gate: an active anchor stored by an earlier, more lenient version, which this
 // version's reader refuses (here a BOOLEAN with a non-minimal length, which OpenSSL reads), is never a 500. Its
-// clients are refused 503 anchor_unusable naming it; every other anchor goes on admitting; the verify endpoint says
-// so; it can be deactivated and deleted like any anchor.
+// clients are refused 503 anchor_unusable naming it; every other anchor goes on admitting; the verify endpoint, the
+// certgate extension GET /v1/organization/certificates/unusable, both metrics listeners and the log say so (at start
+// and on each change); it can be deactivated and deleted like any anchor.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_ORGANIZATION_ID } from '../../src/domain/model.js';
-import { newId } from '../../src/domain/ids.js';
-import { hex } from '../support/der.js';
+import { watchUnusableAnchors } from '../../src/services/unusable-anchors.js';
 import { engines } from '../support/engines.js';
 import { call, startScene, type Scene } from '../support/gateway.js';
-import { Extension, KeyUsageFlags, makeCa, makeClient, type Issued } from '../support/pki.js';
+import { makeCa, makeClient, type Issued } from '../support/pki.js';
+import { parsePrometheusText, samples } from '../support/prometheus.js';
+import { ADMIN_KEY } from '../support/server.js';
+import { assertRefusedByApi, lenientCa, storeAsOlderVersion } from '../support/unusable-anchor.js';
 import { within } from '../support/wait.js';
 
-const BY = { organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'test' };
+const GAUGE = 'certgate_trust_anchors_unusable';
+
+/** A log that keeps its lines. */
+function memoryLog() {
+  const lines: { level: string; entry: any; msg: string }[] = [];
+  const at = (level: string) => (entry: object, msg: string) => void lines.push({ level, entry, msg });
+  return { lines, log: { error: at('error'), warn: at('warn'), info: at('info') } };
+}
 
 for (const engine of engines) {
   describe(`an active anchor this version cannot read (${engine.name})`, () => {
     let scene: Scene;
     let good: Issued, lenient: Issued, goodClient: Issued, lenientClient: Issued;
-    const unusableId = newId('cert');
+    let unusableId: string;
+    /** every status any server answered in this block: none may be 500 or more */
+    const statuses: { what: string; status: number }[] = [];
+    const admin = async (method: string, path: string, body?: unknown) => {
+      const res = await scene.admin.request(method, path, body);
+      statuses.push({ what: `${method} ${path}`, status: res.status });
+      return res;
+    };
+    const gate = async (options: Parameters<typeof call>[1]) => {
+      const res = await call(scene.gateway, options);
+      const named = res.status === 503 && /\(reason: anchor_unusable\)$/.test(res.body?.error?.message ?? '');
+      statuses.push({ what: named ? 'gateway refusal naming the anchor' : 'gateway', status: res.status });
+      return res;
+    };
+    const gauges = async () => {
+      const adminText = await fetch(`${scene.admin.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      const gatewayText = await fetch(scene.gateway.metricsUrl!);
+      statuses.push({ what: 'admin /metrics', status: adminText.status }, { what: 'gateway /metrics', status: gatewayText.status });
+      const value = (text: string) => samples(parsePrometheusText(text), GAUGE, { organization_id: DEFAULT_ORGANIZATION_ID })[0]?.value;
+      return { admin: value(await adminText.text()), gateway: value(await gatewayText.text()) };
+    };
 
     before(async () => {
-      scene = await startScene(await engine.fresh(), 'unusable anchor');
+      scene = await startScene(await engine.fresh(), 'unusable anchor', ['--metrics-port', '0']);
       good = await makeCa({ name: 'readable anchor' });
-      lenient = await makeCa({
-        name: 'anchor of an older reader',
-        ca: null,
-        keyUsage: KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign,
-        extra: [new Extension('2.5.29.19', true, new Uint8Array(hex('30 04 01 81 01 ff')))],
-      });
+      lenient = await lenientCa();
       goodClient = await makeClient(good);
       lenientClient = await makeClient(lenient);
       await scene.enforce(good.pem);
-      // stored as an earlier version would have stored it: the API of this one refuses it
-      const refused = await scene.admin.request('POST', '/v1/organization/certificates', { certificate: lenient.pem });
-      assert.equal(refused.status, 400);
-      const now = Math.floor(Date.now() / 1000);
-      await scene.admin.rt.write(BY, async (tx) => {
-        await tx.insertCertificate({
-          id: unusableId,
-          name: 'from an older version',
-          fingerprint: createHash('sha256').update(Buffer.from(lenient.cert.rawData)).digest('hex'),
-          content: lenient.pem,
-          validAt: Math.floor(lenient.cert.notBefore.getTime() / 1000),
-          expiresAt: Math.floor(lenient.cert.notAfter.getTime() / 1000),
-          createdAt: now,
-          filterExpression: null,
-          filterUpdatedAt: null,
-          crl: null,
-        });
-        await tx.activate(scene.project, [unusableId], now);
-      });
+      await assertRefusedByApi(admin, lenient);
+      statuses.length = 0; // that 400 was asked for
+      unusableId = await storeAsOlderVersion(scene.admin.rt, lenient, scene.project);
     });
-    after(() => scene.close());
+    after(async () => {
+      await scene.close();
+    });
 
-    it('refuses its clients with 503 anchor_unusable naming it, and admits the other anchor\'s', async () => {
-      await within(1000, async () => (await call(scene.gateway, { key: scene.key, client: lenientClient })).status === 503);
-      const refused = await call(scene.gateway, { key: scene.key, client: lenientClient });
+    it("refuses its clients with 503 anchor_unusable naming it, and admits the other anchor's", async () => {
+      await within(1000, async () => (await gate({ key: scene.key, client: lenientClient })).status === 503);
+      const refused = await gate({ key: scene.key, client: lenientClient });
       assert.equal(refused.body.error.code, 'authentication_temporarily_unavailable');
       assert.match(refused.body.error.message, new RegExp(`Trust anchor ${unusableId} is in force here but cannot be read.*\\(reason: anchor_unusable\\)$`));
-      assert.equal((await call(scene.gateway, { key: scene.key, client: goodClient })).status, 200);
-      assert.equal((await call(scene.gateway, { key: scene.key })).status, 403, 'still no admission without a certificate');
+      assert.equal((await gate({ key: scene.key, client: goodClient })).status, 200);
+      assert.equal((await gate({ key: scene.key })).status, 403, 'still no admission without a certificate');
     });
 
     it('answers every admin read and the verify endpoint without a 500, and says which anchor is unusable', async () => {
       for (const path of ['/v1/organization/certificates', `/v1/organization/certificates/${unusableId}`, `/v1/organization/projects/${scene.project}/certificates`]) {
-        assert.equal((await scene.admin.request('GET', path)).status, 200, path);
+        assert.equal((await admin('GET', path)).status, 200, path);
       }
-      const verifyLenient = await scene.admin.request('POST', '/v1/organization/certificates/verify', { certificate: lenientClient.pem, project_id: scene.project });
+      const verifyLenient = await admin('POST', '/v1/organization/certificates/verify', { certificate: lenientClient.pem, project_id: scene.project });
       assert.equal(verifyLenient.status, 200);
       assert.equal(verifyLenient.body.accepted, false);
       assert.match(JSON.stringify(verifyLenient.body), /anchor_unusable/);
-      const verifyGood = await scene.admin.request('POST', '/v1/organization/certificates/verify', { certificate: goodClient.pem, project_id: scene.project });
+      const verifyGood = await admin('POST', '/v1/organization/certificates/verify', { certificate: goodClient.pem, project_id: scene.project });
       assert.equal(verifyGood.body.accepted, true);
       assert.match(verifyGood.body.checks.find((c: any) => c.name === 'trusted_issuer').message, new RegExp(`${unusableId} in force here cannot be read`));
-      const crl = await scene.admin.request('PUT', `/v1/organization/certificates/${unusableId}/crl`, { crl: 'MAMCAQE=' });
+      const crl = await admin('PUT', `/v1/organization/certificates/${unusableId}/crl`, { crl: 'MAMCAQE=' });
       assert.equal(crl.status, 400);
+      statuses.pop(); // asked for
+    });
+
+    it('lists it, with why and where it is active, in GET /v1/organization/certificates/unusable; OpenAI\'s certificate object gains no field', async () => {
+      const listed = await admin('GET', '/v1/organization/certificates/unusable');
+      assert.equal(listed.status, 200);
+      assert.equal(listed.body.object, 'list');
+      assert.equal(listed.body.data.length, 1, 'the readable anchor is not listed');
+      const [entry] = listed.body.data;
+      assert.deepEqual({ ...entry, problem: typeof entry.problem }, { object: 'certificate.unusable', id: unusableId, name: 'from an older version', problem: 'string', active_in: [scene.project] });
+      assert.ok(entry.problem.length > 0);
+      assert.ok(!entry.problem.includes('BEGIN'), 'no PEM in the problem');
+      const object = (await admin('GET', `/v1/organization/certificates/${unusableId}`)).body;
+      assert.deepEqual(Object.keys(object).sort(), ['certificate_details', 'created_at', 'id', 'name', 'object']);
+      const reader = await admin('POST', '/v1/organization/admin_api_keys', { name: 'no mtls', permissions: ['api.audit_logs.read'] });
+      const denied = await fetch(`${scene.admin.url}/v1/organization/certificates/unusable`, { headers: { authorization: `Bearer ${reader.body.value}` } });
+      assert.equal(denied.status, 401, 'the extension asks for api.mtls.read, as the list does');
+    });
+
+    it('is counted by certgate_trust_anchors_unusable on both metrics listeners', async () => {
+      assert.deepEqual(await gauges(), { admin: 1, gateway: 1 });
+    });
+
+    it('is logged at start and on every change: activated elsewhere, deactivated, activated again', async () => {
+      const { lines, log } = memoryLog();
+      const stop = await watchUnusableAnchors(scene.gateway.rt, log);
+      try {
+        assert.deepEqual(lines.map((l) => [l.level, l.entry.certificate_id]), [['error', unusableId]]);
+        assert.match(lines[0]!.msg, /anchor_unusable/);
+        assert.ok(typeof lines[0]!.entry.problem === 'string');
+        // changed through the admin API, another store connection: the gateway's runtime hears of it
+        assert.equal((await admin('POST', '/v1/organization/certificates/activate', { certificate_ids: [unusableId] })).status, 200);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(lines.length, 1, 'active in one more scope is no change of what cannot be read');
+        assert.equal((await admin('POST', '/v1/organization/certificates/deactivate', { certificate_ids: [unusableId] })).status, 200);
+        assert.equal((await admin('POST', `/v1/organization/projects/${scene.project}/certificates/deactivate`, { certificate_ids: [unusableId] })).status, 200);
+        await within(2000, async () => lines.length === 2);
+        assert.deepEqual([lines[1]!.level, lines[1]!.entry.certificate_id], ['info', unusableId]);
+        assert.match(lines[1]!.msg, /no longer in force/);
+        assert.deepEqual(await gauges(), { admin: 0, gateway: 0 });
+        assert.equal((await admin('POST', `/v1/organization/projects/${scene.project}/certificates/activate`, { certificate_ids: [unusableId] })).status, 200);
+        await within(2000, async () => lines.length === 3);
+        assert.deepEqual([lines[2]!.level, lines[2]!.entry.certificate_id], ['error', unusableId]);
+        assert.deepEqual(await gauges(), { admin: 1, gateway: 1 });
+      } finally {
+        stop();
+      }
+      // the admin's own runtime, which made the change itself, hears of it too
+      const own = memoryLog();
+      const stopOwn = await watchUnusableAnchors(scene.admin.rt, own.log);
+      try {
+        assert.equal(own.lines.length, 1);
+        await scene.admin.rt.write({ organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'test' }, (tx) => tx.deactivate(scene.project, [unusableId]));
+        await within(2000, async () => own.lines.length === 2);
+        assert.equal(own.lines[1]!.level, 'info');
+        await scene.admin.rt.write({ organizationId: DEFAULT_ORGANIZATION_ID, key: null, local: 'test' }, (tx) => tx.activate(scene.project, [unusableId], Math.floor(Date.now() / 1000)));
+        await within(2000, async () => own.lines.length === 3);
+      } finally {
+        stopOwn();
+      }
     });
 
     it('is deactivated and deleted like any anchor', async () => {
-      assert.equal((await scene.admin.request('POST', `/v1/organization/projects/${scene.project}/certificates/deactivate`, { certificate_ids: [unusableId] })).status, 200);
-      assert.equal((await scene.admin.request('DELETE', `/v1/organization/certificates/${unusableId}`)).status, 200);
-      await within(1000, async () => (await call(scene.gateway, { key: scene.key, client: lenientClient })).status === 403);
+      assert.equal((await admin('POST', `/v1/organization/projects/${scene.project}/certificates/deactivate`, { certificate_ids: [unusableId] })).status, 200);
+      assert.equal((await admin('DELETE', `/v1/organization/certificates/${unusableId}`)).status, 200);
+      await within(1000, async () => (await gate({ key: scene.key, client: lenientClient })).status === 403);
+      assert.deepEqual((await admin('GET', '/v1/organization/certificates/unusable')).body.data, []);
+    });
+
+    it('answered nothing of 500 or more, anywhere', () => {
+      assert.ok(statuses.length > 20);
+      // but the refusal the gate defines for its clients: 503 authentication_temporarily_unavailable (anchor_unusable),
+      // fail-closed and retryable once the anchor is uploaded again (README, "Errors")
+      assert.deepEqual(statuses.filter((s) => s.status >= 500 && s.what !== 'gateway refusal naming the anchor'), []);
     });
   });
 }
