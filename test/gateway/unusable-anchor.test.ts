@@ -1,6 +1,6 @@
 // Upgrades that never break the gate: an active anchor stored by an earlier, more lenient version, which this
 // version's reader refuses (here a BOOLEAN with a non-minimal length, which OpenSSL reads), is never a 500. Its
-// clients are refused 503 anchor_unusable naming it; every other anchor goes on admitting; the verify endpoint, the
+// clients are refused 403 certificate_verification_failed (reason anchor_unusable) naming it; every other anchor goes on admitting; the verify endpoint, the
 // certgate extension GET /v1/organization/certificates/unusable, both metrics listeners and the log say so (at start
 // and on each change); it can be deactivated and deleted like any anchor.
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ for (const engine of engines) {
     };
     const gate = async (options: Parameters<typeof call>[1]) => {
       const res = await call(scene.gateway, options);
-      const named = res.status === 503 && /\(reason: anchor_unusable\)$/.test(res.body?.error?.message ?? '');
+      const named = res.status === 403 && /\(reason: anchor_unusable\)$/.test(res.body?.error?.message ?? '');
       statuses.push({ what: named ? 'gateway refusal naming the anchor' : 'gateway', status: res.status });
       return res;
     };
@@ -65,10 +65,12 @@ for (const engine of engines) {
       await scene.close();
     });
 
-    it("refuses its clients with 503 anchor_unusable naming it, and admits the other anchor's", async () => {
-      await within(1000, async () => (await gate({ key: scene.key, client: lenientClient })).status === 503);
+    it("refuses its clients with 403 anchor_unusable naming it, and admits the other anchor's", async () => {
+      const unusable = (res: Awaited<ReturnType<typeof gate>>) => /\(reason: anchor_unusable\)$/.test(res.body?.error?.message ?? '');
+      await within(1000, async () => unusable(await gate({ key: scene.key, client: lenientClient })));
       const refused = await gate({ key: scene.key, client: lenientClient });
-      assert.equal(refused.body.error.code, 'authentication_temporarily_unavailable');
+      assert.equal(refused.status, 403, 'not a 5xx: retrying does not help, and the server is not failing');
+      assert.equal(refused.body.error.code, 'certificate_verification_failed');
       assert.match(refused.body.error.message, new RegExp(`Trust anchor ${unusableId} is in force here but cannot be read.*\\(reason: anchor_unusable\\)$`));
       assert.equal((await gate({ key: scene.key, client: goodClient })).status, 200);
       assert.equal((await gate({ key: scene.key })).status, 403, 'still no admission without a certificate');
@@ -152,15 +154,17 @@ for (const engine of engines) {
     it('is deactivated and deleted like any anchor', async () => {
       assert.equal((await admin('POST', `/v1/organization/projects/${scene.project}/certificates/deactivate`, { certificate_ids: [unusableId] })).status, 200);
       assert.equal((await admin('DELETE', `/v1/organization/certificates/${unusableId}`)).status, 200);
-      await within(1000, async () => (await gate({ key: scene.key, client: lenientClient })).status === 403);
+      await within(1000, async () => {
+        const res = await gate({ key: scene.key, client: lenientClient });
+        return res.status === 403 && /\(reason: untrusted_issuer\)$/.test(res.body?.error?.message ?? '');
+      });
       assert.deepEqual((await admin('GET', '/v1/organization/certificates/unusable')).body.data, []);
     });
 
     it('answered nothing of 500 or more, anywhere', () => {
       assert.ok(statuses.length > 20);
-      // but the refusal the gate defines for its clients: 503 authentication_temporarily_unavailable (anchor_unusable),
-      // fail-closed and retryable once the anchor is uploaded again (README, "Errors")
-      assert.deepEqual(statuses.filter((s) => s.status >= 500 && s.what !== 'gateway refusal naming the anchor'), []);
+      assert.deepEqual(statuses.filter((s) => s.status >= 500), []);
+      assert.ok(statuses.some((s) => s.what === 'gateway refusal naming the anchor'), 'the anchor_unusable refusal was seen');
     });
   });
 }

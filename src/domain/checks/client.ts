@@ -98,13 +98,14 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
       const unusable = c.anchors.unusable ?? [];
       const found = c.anchors.length > 0 ? findPath(c.leaf!, c.sent!, c.anchors, c.now) : undefined;
       if (!found || 'reason' in found) {
-        // the path may lead to an anchor this version cannot read: say which, rather than blame the client's issuer
+        // the path may lead to an anchor this version cannot read: say which, rather than blame the client's issuer.
+        // 403, not 503: retrying does not help until the anchor is uploaded again, and nothing here is the server failing
         const issuers = new Set([c.leaf!.issuer, ...c.sent!.map((s) => s.issuer)]);
         const named = unusable.filter((u) => u.subject !== undefined && issuers.has(u.subject));
         const blocking = named.length > 0 ? named : found ? [] : unusable;
         if (blocking.length > 0) {
           return refuse(
-            'authentication_temporarily_unavailable',
+            'certificate_verification_failed',
             'anchor_unusable',
             `Trust anchor ${blocking.map((u) => u.id).join(', ')} is in force here but cannot be read by this version of certgate (${blocking[0]!.problem}); it admits nothing until it is uploaded again in a form this version reads.`,
           );
@@ -129,7 +130,7 @@ export const clientChecks: readonly Check<ClientContext, Refusal>[] = [
       if ('unreadable' in anchor.revoked) {
         // fail closed, and say so: what the CRL revokes is not known, which is not the same as revoked
         return refuse(
-          'authentication_temporarily_unavailable',
+          'certificate_verification_failed',
           'crl_unusable',
           `The stored CRL of trust anchor ${anchor.id} cannot be read by this version of certgate (${anchor.revoked.unreadable}); nothing it issued is admitted until a readable CRL is stored.`,
         );
