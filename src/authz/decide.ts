@@ -44,6 +44,13 @@ export function asciiJson(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** How many Authorization header lines a request has. */
+function authorizationCount(raw: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') count++;
+  return count;
+}
+
 export class DecisionService {
   readonly server: Server;
   private readonly front: IngressFront;
@@ -83,6 +90,13 @@ export class DecisionService {
       const peer = from.reason === 'untrusted_certificate_source' ? (req.socket.remoteAddress ?? 'unix socket') : undefined;
       this.answerRefusal(res, requestId, from.error);
       return this.admissions.refused(req, requestId, from.error, from.reason, ORGANIZATION_SCOPE, started, target, peer);
+    }
+    // the ingress passes the client's own Authorization headers on: with several, the upstream might use another one than was decided on
+    const keys = authorizationCount(req.rawHeaders);
+    if (keys > 1) {
+      const error = new ApiError('invalid_api_key', `The request carries ${keys} Authorization headers; send exactly one.`);
+      this.answerRefusal(res, requestId, error);
+      return this.admissions.refused(req, requestId, error, 'several_keys', ORGANIZATION_SCOPE, started, target);
     }
     const judged = await this.admissions.judge(req, target, requestId, firstRawHeader(req.rawHeaders, 'authorization'), from);
     if (!judged.admitted) {
