@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { ApiError } from '../domain/errors.js';
 import { ORGANIZATION_SCOPE } from '../domain/model.js';
 import type { ClientIdSource } from '../domain/identity.js';
-import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
+import { answerClientError, capConnections, DEFAULT_LIMITS, ingressServerOptions, type ConnectionLimits } from '../http/connections.js';
 import { toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
@@ -36,8 +36,6 @@ export interface DecisionServiceOptions {
   readonly metrics?: GatewayMetrics | undefined;
 }
 
-/** Certificate headers may take this much beyond the 16 KiB every request has (forwarded-certificates.ts's bound). */
-const INGRESS_HEADER_ALLOWANCE = 64 * 1024;
 
 /** JSON with everything outside printable ASCII as \uXXXX: a header value every ingress passes on unchanged. */
 export function asciiJson(text: string): string {
@@ -63,12 +61,13 @@ export class DecisionService {
     this.front = new IngressFront(rt, options.ingress);
     this.admissions = new Admissions(rt, { log: options.log, metrics: options.metrics, clientIdHeader: options.clientIdHeader });
     const limits = options.limits ?? DEFAULT_LIMITS;
-    this.server = createServer({ ...serverOptions(limits), maxHeaderSize: serverOptions(limits).maxHeaderSize + INGRESS_HEADER_ALLOWANCE }, (req, res) => {
+    const serverLimits = ingressServerOptions(limits);
+    this.server = createServer(serverLimits, (req, res) => {
       const requestId = newRequestId();
       this.handle(req, res, requestId).catch((err: unknown) => this.fail(res, err, requestId));
     });
     capConnections(this.server, limits.maxConnections);
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, serverLimits.maxHeaderSize));
   }
 
   listen(): Promise<string> {

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { ApiError } from '../domain/errors.js';
 import { ORGANIZATION_SCOPE } from '../domain/model.js';
 import type { ClientIdSource } from '../domain/identity.js';
-import { answerClientError, capConnections, DEFAULT_LIMITS, serverOptions, type ConnectionLimits } from '../http/connections.js';
+import { answerClientError, capConnections, DEFAULT_LIMITS, ingressServerOptions, serverOptions, type ConnectionLimits } from '../http/connections.js';
 import { sendError, toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
@@ -104,8 +104,6 @@ function presentedOn(socket: TLSSocket, chains: SessionChains, read: X509Certifi
 /** The TCP connection under a TLS socket: the one the handshake budget accepted. */
 const tcpOf = (socket: TLSSocket): Socket => (socket as TLSSocket & { _parent?: Socket })._parent ?? socket;
 
-/** Headers an ingress's certificate headers may take beyond the 16 KiB every request has (the bound of forwarded-certificates.ts). */
-const INGRESS_HEADER_ALLOWANCE = 64 * 1024;
 
 /**
  * The data plane: authenticate → project → anchors → admission → forward, every decision made by admitRequest.
@@ -139,7 +137,7 @@ export class Gateway {
       this.handle(req, res, requestId).catch((err) => this.fail(res, err, requestId));
     };
     if (this.ingress) {
-      this.server = createHttpServer({ ...serverOptions(limits), maxHeaderSize: serverOptions(limits).maxHeaderSize + INGRESS_HEADER_ALLOWANCE }, onRequest);
+      this.server = createHttpServer(ingressServerOptions(limits), onRequest);
     } else {
       if (!options.tls) throw new Error('a TLS gateway needs its certificate and key');
       this.server = createServer(
@@ -177,7 +175,7 @@ export class Gateway {
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // a renegotiation attempt gets no HTTP answer: the connection is closed at once
       if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED' || err.code === 'ERR_TLS_SESSION_ATTACK') socket.destroy();
-      else answerClientError(err, socket);
+      else answerClientError(err, socket, (this.ingress ? ingressServerOptions(limits) : serverOptions(limits)).maxHeaderSize);
     });
     if (this.ingress) return;
     this.server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));

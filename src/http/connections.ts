@@ -37,6 +37,9 @@ export function defaultMaxConnections(): number {
   return 4096;
 }
 
+/** Every request's header limit (Node's own default); a listener behind an ingress adds INGRESS_HEADER_ALLOWANCE. */
+const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+
 export const DEFAULT_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -53,7 +56,7 @@ export function serverOptions(limits: ConnectionLimits) {
     keepAliveTimeout: limits.idleTimeoutMs,
     // how often node checks the two timeouts above (its default, 30 s, would let them run late by that much)
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    maxHeaderSize: 16 * 1024,
+    maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
   };
 }
 
@@ -104,10 +107,20 @@ export function capConnections(server: HttpServer, maxConnections: number): void
   });
 }
 
-const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request was not received in time; send the headers and body promptly.'],
-  HPE_HEADER_OVERFLOW: ['headers_too_large', 'The request headers are too large (at most 16 KiB).'],
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: ['headers_too_large', 'The request headers are too large (at most 16 KiB).'],
+/** What certificate headers from an ingress may take beyond every request's header limit (forwarded-certificates.ts's bound). */
+export const INGRESS_HEADER_ALLOWANCE = 64 * 1024;
+
+/** The options of a plain-HTTP listener behind an ingress: room for the certificate headers it adds. */
+export function ingressServerOptions(limits: ConnectionLimits): ReturnType<typeof serverOptions> {
+  const options = serverOptions(limits);
+  return { ...options, maxHeaderSize: options.maxHeaderSize + INGRESS_HEADER_ALLOWANCE };
+}
+
+const tooLarge = (maxHeaderSize: number) => `The request headers are too large (at most ${Math.floor(maxHeaderSize / 1024)} KiB).`;
+const CLIENT_ERRORS: Record<string, (maxHeaderSize: number) => [ErrorCode, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: () => ['request_timeout', 'The request was not received in time; send the headers and body promptly.'],
+  HPE_HEADER_OVERFLOW: (max) => ['headers_too_large', tooLarge(max)],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: (max) => ['headers_too_large', tooLarge(max)],
 };
 
 /**
@@ -115,12 +128,12 @@ const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
  * bare LF, oversized headers, a timeout), answered in OpenAI's envelope and
  * the connection closed. Nothing of the request reached a handler.
  */
-export function answerClientError(err: NodeJS.ErrnoException & { code?: string }, socket: Socket): void {
+export function answerClientError(err: NodeJS.ErrnoException & { code?: string }, socket: Socket, maxHeaderSize = DEFAULT_MAX_HEADER_SIZE): void {
   if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
     socket.destroy();
     return;
   }
-  const [code, message] = CLIENT_ERRORS[err.code ?? ''] ?? ['bad_request', 'The request is not valid HTTP/1.1 and could not be read.'];
+  const [code, message] = CLIENT_ERRORS[err.code ?? '']?.(maxHeaderSize) ?? ['bad_request', 'The request is not valid HTTP/1.1 and could not be read.'];
   const error = new ApiError(code, message);
   const body = JSON.stringify(error.toBody());
   socket.end(

@@ -166,6 +166,7 @@ for (const engine of engines) {
       const huge = await exchange(decide.url, head([...asIngress(keyA), `client-cert-chain: ${'A'.repeat(1 << 20)}`]));
       assert.deepEqual(statuses(huge), [431]);
       assert.equal(bodyOf(huge).error.code, 'headers_too_large');
+      assert.match(bodyOf(huge).error.message, /at most 80 KiB/, 'the limit of a listener behind an ingress: 16 KiB and 64 KiB for certificate headers');
       // and the services still decide
       for (const url of [decide.url, gateway.url]) assert.deepEqual(statuses(await exchange(url, head(asIngress(keyA), '/v1/x'))), [200]);
     });
