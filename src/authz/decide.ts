@@ -8,6 +8,7 @@ import { toApiError } from '../http/envelope.js';
 import { newRequestId } from '../http/request-id.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
+import { admitRequest } from '../services/admission.js';
 import { Admissions } from '../gateway/admissions.js';
 import { firstRawHeader } from '../gateway/proxy.js';
 import { listenOn } from '../gateway/server.js';
@@ -97,7 +98,7 @@ export class DecisionService {
       this.answerRefusal(res, requestId, error);
       return this.admissions.refused(req, requestId, error, 'several_keys', ORGANIZATION_SCOPE, started, target);
     }
-    const judged = await this.admissions.judge(req, target, requestId, firstRawHeader(req.rawHeaders, 'authorization'), from);
+    const judged = this.admissions.judged(req, target, requestId, from, await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), from));
     if (!judged.admitted) {
       this.answerRefusal(res, requestId, judged.error);
       return this.admissions.refused(req, requestId, judged.error, judged.reason, judged.scope, started, target);

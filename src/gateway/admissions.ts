@@ -6,7 +6,7 @@ import { CERTIFICATE_ID_HEADER, clientId, forwardedClientCert, FORWARDED_CLIENT_
 import { NONE, type Decision } from '../metrics/decisions.js';
 import type { GatewayMetrics } from '../metrics/gateway.js';
 import type { Runtime } from '../runtime.js';
-import { admitRequest, type Presented } from '../services/admission.js';
+import type { Admission, Presented } from '../services/admission.js';
 import type { Verdicts } from '../state/verdicts.js';
 import { TrafficRecorder } from '../state/traffic.js';
 
@@ -62,8 +62,11 @@ export class Admissions {
     this.traffic = new TrafficRecorder(rt.store, () => rt.nowSeconds());
   }
 
-  async judge(req: IncomingMessage, target: string, requestId: string, authorization: string | undefined, presented: Presented): Promise<Judged> {
-    const admission = await admitRequest(this.rt, authorization, presented);
+  /**
+   * What a front does with the admission decision `admitRequest` gave for this request. Synchronous, so that a kept-alive
+   * request pays for one asynchronous step less: the caller awaits the decision itself.
+   */
+  judged(req: IncomingMessage, target: string, requestId: string, presented: Presented, admission: Admission): Judged {
     const scope = admission.owner?.projectId ?? ORGANIZATION_SCOPE;
     if (!admission.admitted) return { admitted: false, error: admission.error, reason: admission.reason, scope };
     let headers = identityHeaders(this.rt.state.verdicts, admission.verdict, admission.owner?.projectId, this.options.clientIdHeader);

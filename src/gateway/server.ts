@@ -18,6 +18,7 @@ import type { IngressFront } from '../authz/front.js';
 import { DEFAULT_HANDSHAKE_BUDGET, HandshakeBudget, type HandshakeBudgetOptions } from '../state/handshake-budget.js';
 import { SessionChains } from '../state/session-chains.js';
 import type { BlockList } from 'node:net';
+import { admitRequest } from '../services/admission.js';
 import { Admissions, identityHeaderNames, pathOf } from './admissions.js';
 import { failureReason, firstRawHeader, Upstream } from './proxy.js';
 import { originTarget } from './target.js';
@@ -236,7 +237,7 @@ export class Gateway {
       }
       presented = from;
     } else presented = this.rt.state.verdicts.presentedOn(req.socket as TLSSocket, (s) => presentedOn(s, this.chains));
-    const judged = await this.admissions.judge(req, target, requestId, firstRawHeader(req.rawHeaders, 'authorization'), presented);
+    const judged = this.admissions.judged(req, target, requestId, presented, await admitRequest(this.rt, firstRawHeader(req.rawHeaders, 'authorization'), presented));
     if (!judged.admitted) return this.refuse(req, res, requestId, judged.error, judged.reason, judged.scope, started, expectsContinue, target);
     if (expectsContinue) res.writeContinue();
     this.upstream.forward(req, res, target, requestId, judged.headers, (err) => {
