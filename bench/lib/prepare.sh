@@ -79,5 +79,6 @@ run_bench() {
   BENCH_PIDFILE="$(mktemp -t certgate-bench-pids.XXXXXX)"
   export BENCH_PIDFILE
   trap cleanup_pids EXIT INT TERM
-  timeout --signal=TERM --kill-after=10 600 node "dist/bench/$name/main.js" "$@"
+  # BENCH_TIMEOUT_S: the whole run's bound (600 s; a growth run with a 5-minute window per size needs more)
+  timeout --signal=TERM --kill-after=10 "${BENCH_TIMEOUT_S:-600}" node "dist/bench/$name/main.js" "$@"
 }
